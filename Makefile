@@ -1,0 +1,45 @@
+# Inverse Problems in Imaging — one environment in ./.venv, built once, reused.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: help install lab test test-lib test-notebooks student bench clean
+
+help:
+	@echo "make lab      open the course in JupyterLab"
+	@echo "make test     run every test: library, generator, both notebook folders"
+	@echo "make student  regenerate notebooks/ from solutions/"
+	@echo "make bench    time every notebook and widget, print markdown tables"
+
+install: $(STAMP)
+
+# Rebuilt only when the dependency list changes. torch is pinned and installed first so
+# that pip takes the CPU build (an unpinned torch would pull a multi-GB CUDA build).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(PIP) install --quiet "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
+	$(PIP) install --quiet -e ".[test,dev]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import course_utils, torch, nbval, jupyterlab" 
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+student: $(STAMP)
+	$(PY) -m course_utils.student solutions notebooks
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider tests \
+	    --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
+	    solutions notebooks
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache benchmarks/results
