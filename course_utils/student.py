@@ -190,7 +190,9 @@ def _clean_cell(cell, name: str, index: int, minor: int) -> None:
     elif "attachments" in cell and not cell.attachments:
         del cell["attachments"]
     if minor >= 5 and not cell.get("id"):
-        digest = hashlib.sha1(f"{name}:{index}".encode()).hexdigest()
+        # Derived from the file name only, so the same notebook gets the same ids
+        # whichever folder or path it is read from.
+        digest = hashlib.sha1(f"{Path(name).name}:{index}".encode()).hexdigest()
         cell["id"] = digest[:8]
 
 

@@ -233,8 +233,8 @@ def test_cells_without_ids_get_deterministic_ids():
     nb = new_notebook(cells=[new_code_cell("x = 1"), new_code_cell("y = 2")])
     for cell in nb.cells:
         del cell["id"]
-    first = notebook_to_text(make_student_notebook(nb, name="05_a.ipynb"))
-    second = notebook_to_text(make_student_notebook(nb, name="05_a.ipynb"))
+    first = notebook_to_text(make_student_notebook(nb, name="solutions/05_a.ipynb"))
+    second = notebook_to_text(make_student_notebook(nb, name="/elsewhere/05_a.ipynb"))
     assert first == second
     ids = [cell["id"] for cell in json.loads(first)["cells"]]
     assert len(set(ids)) == 2
