@@ -1,0 +1,11 @@
+"""Self-checks for the exercises: ``checks.check_*(your_function)`` prints friendly feedback.
+
+Every check returns True or False and never raises: an unfinished exercise prints its
+hint, an exception in your code is explained in one line, and a wrong answer is
+compared with the library's reference to say what is wrong.
+"""
+from ._base import CheckFailure, exercise_check
+from .nb01 import check_normal_equations, check_pseudo_inverse, check_tsvd
+
+__all__ = ["check_normal_equations", "check_pseudo_inverse", "check_tsvd",
+           "exercise_check", "CheckFailure"]

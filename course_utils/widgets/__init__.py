@@ -1,0 +1,16 @@
+"""Interactive widgets of the notebooks: each factory returns ``(widget, update)``.
+
+``WIDGETS`` maps a name to its factory, ``WIDGET_KINDS`` to ``"closed-form"`` or
+``"iterative"`` (the latency budget), and ``sweep_params(name)`` lists the parameter sets
+that tests and benchmarks run through ``update``.
+"""
+from ._base import (ChoiceControl, Demo, DemoWidget, FloatControl, IntControl, WIDGET_KINDS,
+                    WIDGETS, display_mode, friendly_message, register_widget, sweep_params)
+
+# Importing a notebook module registers its widgets.
+from . import nb01  # noqa: E402,F401
+from .nb01 import tsvd_widget  # noqa: E402
+
+__all__ = ["WIDGETS", "WIDGET_KINDS", "sweep_params", "register_widget", "Demo", "DemoWidget",
+           "FloatControl", "IntControl", "ChoiceControl", "display_mode", "friendly_message",
+           "tsvd_widget"]
