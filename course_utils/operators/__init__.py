@@ -7,9 +7,12 @@ from .registry import make_operator, register_operator, registered_names
 from . import basic  # noqa: E402,F401
 from .basic import *  # noqa: E402,F401,F403
 from .basic import __all__ as _basic_all  # noqa: E402
+from . import ct, mri  # noqa: E402  (registers the CT and MRI operators)
+Radon, CartesianMRI, NonCartesianMRI = ct.Radon, mri.CartesianMRI, mri.NonCartesianMRI
 
 OPERATOR_NAMES: tuple[str, ...] = registered_names()
 
 __all__ = ["LinearOperator", "MatrixOperator", "ComposedOperator", "SumOperator",
            "ScaledOperator", "AdjointOperator", "StackedOperator", "make_operator",
-           "register_operator", "OPERATOR_NAMES", *_basic_all]
+           "register_operator", "OPERATOR_NAMES", *_basic_all,
+           "Radon", "CartesianMRI", "NonCartesianMRI"]
