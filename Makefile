@@ -30,16 +30,18 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
+# Also strips outputs from solutions/ (committed notebooks carry none).
 student: $(STAMP)
-	$(PY) -m course_utils.student solutions notebooks
+	$(PY) -m course_utils.student --strip solutions notebooks
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider tests \
 	    --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
 	    solutions notebooks
 
+# e.g. make bench BENCH_ARGS="--only widgets --quick"
 bench: $(STAMP)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache benchmarks/results
