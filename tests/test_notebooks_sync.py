@@ -77,9 +77,7 @@ def test_committed_notebook_has_no_outputs(path):
 
 # --- required structure of a solution notebook -------------------------------------------
 
-_HEADING = r"^#{1,6}\s*"
 REQUIRED_MARKDOWN = {
-    "a title (# heading in the first cell)": None,
     "Learning objectives": re.compile(r"^(#{1,6}\s*|\*\*|__)?\s*Learning objectives", re.M | re.I),
     "## Summary": re.compile(r"^##\s+Summary\b", re.M),
     "## Further exercises": re.compile(r"^##\s+Further exercises\b", re.M),
@@ -99,7 +97,7 @@ def test_solution_notebook_has_required_sections(solution):
     if first is None or first.cell_type != "markdown" or not re.match(r"#\s+\S", _text(first)):
         missing.append("a title (# heading in the first cell)")
     for label, pattern in REQUIRED_MARKDOWN.items():
-        if pattern is not None and not pattern.search(markdown):
+        if not pattern.search(markdown):
             missing.append(label)
     if not CHECK_CALL.search(code):
         missing.append("a checks.check_*(...) call")
