@@ -124,10 +124,17 @@ def _mask_low_frequency(shape, acceleration):
     return mask
 
 
+def _lattice_rows(M: int, spacing: float) -> np.ndarray:
+    """Rows ``M // 2 + round(k · spacing)``, k integer, inside ``[0, M)``."""
+    k_max = int(M / spacing) + 2
+    pos = M // 2 + np.round(np.arange(-k_max, k_max + 1) * spacing).astype(int)
+    return np.unique(pos[(pos >= 0) & (pos < M)])
+
+
 def _mask_regular(shape, acceleration, center_fraction, calibration):
     M, N = shape
     n_lines = max(1, int(round(M / acceleration)))
-    rows = set()
+    centre = np.zeros(0, dtype=int)
     if calibration:
         n_center = max(1, int(round(center_fraction * M)))
         if n_center > n_lines:
@@ -135,17 +142,23 @@ def _mask_regular(shape, acceleration, center_fraction, calibration):
                 f"center_fraction={center_fraction} asks for {n_center} calibration lines, "
                 f"more than the {n_lines} lines that acceleration={acceleration} allows; "
                 f"use center_fraction <= 1/acceleration")
-        rows.update(_centre_block(M, n_center).tolist())
-        outside = n_lines - n_center
-        spacing = (M - n_center) / outside if outside > 0 else np.inf
-    else:
-        spacing = M / n_lines
-    if np.isfinite(spacing):
-        k_max = int(np.ceil(M / spacing)) + 1
-        pos = M // 2 + np.round(np.arange(-k_max, k_max + 1) * spacing).astype(int)
-        rows.update(p for p in pos.tolist() if 0 <= p < M)
+        centre = _centre_block(M, n_center)
+    n_out = n_lines - centre.size
+    rows = np.zeros(0, dtype=int)
+    if n_out > 0:
+        # A lattice through the zero frequency; its spacing is narrowed until enough of
+        # its lines fall outside the calibration block, and the outermost extras dropped,
+        # so that exactly n_lines lines are sampled.
+        spacing = (M - centre.size) / n_out
+        while True:
+            rows = np.setdiff1d(_lattice_rows(M, spacing), centre)
+            if rows.size >= n_out or spacing <= 1.0:
+                break
+            spacing *= 0.995
+        order = np.lexsort((rows, np.abs(rows - M // 2)))
+        rows = rows[order[:n_out]]
     mask = np.zeros(shape, dtype=bool)
-    mask[sorted(rows), :] = True
+    mask[np.concatenate([centre, rows]).astype(int), :] = True
     return mask
 
 
@@ -269,7 +282,7 @@ def _rasterised_mask(pattern, shape, acceleration, center_fraction, num_interlea
     target = 1.0 / acceleration
     lo, hi = np.log(acceleration / 8.0), np.log(acceleration * 8.0)
     best, best_err = None, np.inf
-    for _ in range(24):
+    for _ in range(16):
         mid = 0.5 * (lo + hi)
         try:
             traj, _ = _non_cartesian(pattern, shape, float(np.exp(mid)), center_fraction,
