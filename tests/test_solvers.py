@@ -142,6 +142,15 @@ def test_fista_optimality_condition(lasso, lasso_solution):
     assert 0 < np.count_nonzero(lasso_solution) < 50
 
 
+def test_library_l1_prior_gives_the_same_iterates(lasso):
+    priors = pytest.importorskip("course_utils.priors")
+    A, y, lam, _ = lasso
+    a = S.fista(A, y, priors.L1(lam), num_iters=50)
+    b = S.fista(A, y, L1(lam), num_iters=50)
+    assert np.allclose(a.x_hat, b.x_hat, rtol=0, atol=1e-13)
+    assert np.allclose(a.history["objective"], b.history["objective"], rtol=1e-13)
+
+
 def test_ista_optimality_and_monotone_objective(lasso):
     A, y, lam, _ = lasso
     x_hat, hist = S.ista(A, y, L1(lam), num_iters=1000)
@@ -262,7 +271,7 @@ def test_hqs_fixed_beta_solves_the_penalised_problem(lasso):
     reference = S.fista(W @ A, W @ y, L1(lam), num_iters=3000).x_hat
     solver = S.HQS(A, y, L1(lam), beta=beta)
     penalised = []
-    for _ in range(400):
+    for _ in range(250):
         solver.step()
         xd, v = solver.x_data, solver.x
         penalised.append(0.5 * np.sum((A @ xd - y) ** 2) + lam * np.abs(v).sum()
@@ -270,7 +279,7 @@ def test_hqs_fixed_beta_solves_the_penalised_problem(lasso):
     # alternating exact minimisation: the penalised objective never increases
     assert np.all(np.diff(penalised) <= 1e-12 * penalised[0])
     assert np.linalg.norm(solver.x - reference) <= 1e-7 * np.linalg.norm(reference)
-    assert solver.history["beta"] == [beta] * 400
+    assert solver.history["beta"] == [beta] * 250
 
 
 def test_beta_schedule_and_admm_rescaling(lasso):
@@ -380,6 +389,21 @@ def test_tv_pdhg_deblurring_optimality():
     edge = mag > 1e-3
     assert edge.sum() > 10
     assert np.abs(q[:, edge] - lam * g[:, edge] / mag[edge]).max() <= 1e-3
+
+
+def test_tv_pdhg_agrees_with_admm_on_the_tv_prior():
+    # Two different splittings of ½‖Ax − y‖² + lam TV(x): PDHG with K = [A; ∇], and ADMM
+    # with the FFT data step and the TV prox of course_utils.priors (its own dual solver).
+    priors = pytest.importorskip("course_utils.priors")
+    x = load_image("shepp_logan", size=16)
+    A = Blur((16, 16), "gaussian", kernel_size=5, kernel_sigma=1.0)
+    y = add_noise(A(x), 0.05, seed=0)
+    lam = 0.05
+    x_pd = S.tv_reconstruct(A, y, lam, num_iters=1500).x_hat
+    x_admm = S.admm(A, y, priors.TV(lam, num_iters=300, tol=1e-5), beta=0.3,
+                    num_iters=20).x_hat
+    # measured max difference 7e-5 (the inner TV prox is solved to 1e-5); noise is 0.05
+    assert np.abs(x_pd - x_admm).max() <= 1e-3
 
 
 def test_tv_nonneg_and_step_condition():
@@ -555,12 +579,9 @@ def test_widget_sized_runs_are_fast():
     }
     for name, run in runs.items():
         run()                                     # warm-up (FFT plans, imports)
-        times = []
-        for _ in range(2):
-            t0 = time.perf_counter()
-            result = run()
-            times.append(time.perf_counter() - t0)
-        best = min(times)
+        t0 = time.perf_counter()
+        result = run()
+        best = time.perf_counter() - t0
         print(f"{name}: {1e3 * best:.0f} ms for 50 iterations at 128x128, "
               f"PSNR {result.history['psnr'][-1]:.2f} dB")
         assert best < 1.5, name
