@@ -86,7 +86,7 @@ def load_image(name: str, size: int | None = None, *, color: bool = False) -> np
     Examples
     --------
     >>> x = load_image("camera", size=64)
-    >>> x.shape, x.dtype, 0.0 <= x.min() <= x.max() <= 1.0
+    >>> x.shape, x.dtype, bool(0.0 <= x.min() <= x.max() <= 1.0)
     ((64, 64), dtype('float64'), True)
     """
     if not isinstance(name, str):
