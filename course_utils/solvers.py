@@ -10,6 +10,7 @@ import numpy as np
 from ._validate import as_array, check_int, check_scalar
 from .metrics import psnr as _psnr
 from .operators.base import LinearOperator, MatrixOperator, StackedOperator
+from .operators.basic import Gradient
 
 __all__ = [
     "SolverResult", "IterativeSolver", "DenoiserPrior", "as_prior",
@@ -986,14 +987,6 @@ class _NonNegative:
         return np.maximum(np.real(x), 0.0)
 
 
-def _default_gradient(shape):
-    from .operators import basic
-    grad = getattr(basic, "Gradient", None)
-    if grad is None:
-        raise ValueError("no gradient operator available; pass D explicitly")
-    return grad(shape)
-
-
 def make_tv_pdhg(A, y, lam: float, *, D=None, nonneg: bool = False, tau: float | None = None,
                  sigma: float | None = None, x0=None, x_true=None,
                  data_range: float = 1.0) -> PDHG:
@@ -1039,7 +1032,7 @@ def make_tv_pdhg(A, y, lam: float, *, D=None, nonneg: bool = False, tau: float |
     lam = check_scalar(lam, "lam", low=0.0)
     if not isinstance(nonneg, bool):
         raise TypeError(f"nonneg must be a bool, got {type(nonneg).__name__}")
-    D = _default_gradient(A.in_shape) if D is None else _as_operator(D, "D")
+    D = Gradient(A.in_shape) if D is None else _as_operator(D, "D")
     shape, d_shape = tuple(A.in_shape), tuple(D.out_shape)
     if tuple(D.in_shape) != shape:
         raise ValueError(f"D must have in_shape {shape}, got {D.in_shape}")
