@@ -104,7 +104,8 @@ def radon_matrix(shape, angles, num_detectors: int | None = None) -> sp.csr_matr
     scipy.sparse.csr_matrix of shape (num_views * num_detectors, M * N)
         Row ``a * num_detectors + j`` is the ray of view ``a`` through detector bin ``j``;
         column ``r * N + c`` is pixel ``(r, c)``. The matrix is shared by every caller
-        with the same arguments: do not modify it.
+        with the same arguments: do not modify it. ``radon_matrix.cache_clear()``
+        empties the cache.
 
     Notes
     -----
@@ -127,6 +128,10 @@ def radon_matrix(shape, angles, num_detectors: int | None = None) -> sp.csr_matr
         num_detectors = max(shape)
     num_detectors = check_int(num_detectors, "num_detectors", low=1)
     return _cached_matrix(shape, np.ascontiguousarray(angles).tobytes(), num_detectors)
+
+
+#: ``radon_matrix.cache_clear()`` frees the cached matrices (the 8 most recent are kept).
+radon_matrix.cache_clear = _cached_matrix.cache_clear
 
 
 class Radon(LinearOperator):
