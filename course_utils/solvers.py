@@ -362,7 +362,7 @@ class IterativeSolver:
         _check_callable(callback, "callback")
         for _ in range(num_iters):
             self.step()
-            if callback is not None and callback(self) is True:
+            if callback is not None and callback(self) in (True, np.True_):
                 break
             if tol is not None and self.history["rel_change"][-1] < tol:
                 break
