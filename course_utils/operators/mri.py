@@ -53,8 +53,12 @@ class CartesianMRI(LinearOperator):
     def _adjoint(self, y):
         return _ifft2c(y * self.mask)
 
-    def norm(self, *args, **kwargs) -> float:
-        """Exactly 1 (the mask samples at least one point of an orthonormal transform)."""
+    def norm(self, num_iters: int = 200, tol: float = 1e-7, seed: int = 0,
+             recompute: bool = False) -> float:
+        """Exactly 1: the mask samples at least one point of an orthonormal transform
+        (the power-iteration arguments are checked and unused)."""
+        check_int(num_iters, "num_iters", low=1)
+        check_scalar(tol, "tol", low=0.0)
         return 1.0
 
     def pinv(self, y, *, num_iters: int = 200, tol: float = 1e-10, damp: float = 0.0):
@@ -126,10 +130,11 @@ def density_compensation(trajectory, shape, method: str = "pipe", *,
     grid cells); at the fixed point every sample sees a weighted density of one, so
     ``w_j`` is the k-space area around sample ``j``. Here ``D`` is the kernel of
     ``A_2 H A_2^H``, with ``A_2`` the NUFFT onto a grid twice the field of view and ``H``
-    a Hann window over it: a positive main lobe about one grid cell wide. Ten
-    iterations reach a gridding error within a few tenths of a percent of the analytic
-    radial weights; the narrow kernel matters, because the zero frequency, sampled by
-    every spoke or arm, dominates the image mean.
+    a Hann window over it: a positive main lobe about one grid cell wide. On radial
+    spokes ten iterations match the analytic ``|k|`` weights to 0.2 % between 5 % and
+    80 % of the radius; they differ at the rim (no samples beyond it) and at the zero
+    frequency, where a narrow kernel matters because every spoke or arm samples it and
+    its weight sets the image mean.
 
     References
     ----------
