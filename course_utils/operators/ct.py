@@ -46,13 +46,15 @@ def _joseph_blocks(shape, angles, num_detectors):
         if abs(cos_a) >= abs(sin_a):
             # One sample per image row; linear interpolation between two columns.
             step = np.arange(M, dtype=np.float64)
-            pos = cx + t[:, None] * cos_a + (step[None, :] - cy + t[:, None] * sin_a) * (sin_a / cos_a)
+            slope = sin_a / cos_a
+            pos = cx + t[:, None] * cos_a + (step[None, :] - cy + t[:, None] * sin_a) * slope
             scale = 1.0 / abs(cos_a)
             fixed_is_row = True
         else:
             # One sample per image column; linear interpolation between two rows.
             step = np.arange(N, dtype=np.float64)
-            pos = cy - t[:, None] * sin_a + (step[None, :] - cx - t[:, None] * cos_a) * (cos_a / sin_a)
+            slope = cos_a / sin_a
+            pos = cy - t[:, None] * sin_a + (step[None, :] - cx - t[:, None] * cos_a) * slope
             scale = 1.0 / abs(sin_a)
             fixed_is_row = False
         lo = np.floor(pos)
