@@ -106,6 +106,22 @@ def test_radon_matrix_is_cached_and_default_layout():
     np.testing.assert_allclose(Radon((20, 20), [0.0])(x)[:, 0], x.sum(axis=0), atol=1e-12)
 
 
+def test_view_subsets_are_rows_of_the_cached_superset():
+    radon_matrix.cache_clear()
+    radon_matrix((24, 24), np.arange(180.0))
+    sub = np.arange(0.0, 180.0, 6.0)
+    from_rows = radon_matrix((24, 24), sub)
+    radon_matrix.cache_clear()
+    fresh = radon_matrix((24, 24), sub)
+    # Selecting the row blocks of the 180-view matrix gives exactly the 30-view matrix.
+    assert from_rows is not fresh
+    assert (from_rows != fresh).nnz == 0
+    # Angles that are not all in the superset are built afresh, and still right.
+    odd = np.array([0.0, 6.0, 7.5])
+    np.testing.assert_allclose(radon_matrix((24, 24), odd)[48:].toarray(),
+                               radon_matrix((24, 24), [7.5]).toarray(), atol=0)
+
+
 def test_radon_single_view_and_registry_default():
     op = Radon((16, 16), 30.0)
     assert op.out_shape == (16, 1)
