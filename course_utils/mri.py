@@ -407,7 +407,7 @@ def trajectory(pattern: str, shape=(128, 128), acceleration: float = 4.0,
     acceleration : float
         ``R >= 1``. Radial: ``R`` times fewer spokes than the Nyquist ``π n / 2``;
         spiral: turns ``R`` times further apart (outside the centre); either way about
-        ``π M N / R`` samples. Cartesian: the mask of :func:`sampling_mask`.
+        ``π n² / R`` samples. Cartesian: the mask of :func:`sampling_mask`.
     center_fraction : float
         In (0, 1]. Spiral: fraction of the k-space radius sampled at the full density
         (a variable-density spiral); radial: no effect, every spoke already crosses the
@@ -418,8 +418,7 @@ def trajectory(pattern: str, shape=(128, 128), acceleration: float = 4.0,
         Spiral arms, rotated copies of one another.
     return_times : bool
         Also return the readout time of each sample, in dwell times from the start of
-        its spoke, arm or line (for off-resonance: a frequency offset ``Δf`` multiplies
-        sample ``j`` by ``exp(-2π i Δf t_j Δt)``).
+        its spoke, arm or line (for :func:`off_resonance`).
     **mask_kwargs
         Extra keywords of :func:`sampling_mask` for Cartesian patterns.
 
@@ -436,7 +435,8 @@ def trajectory(pattern: str, shape=(128, 128), acceleration: float = 4.0,
     Both non-Cartesian designs sample k-space twice as finely as the grid (a field of
     view twice the image, as scanners oversample the readout), so that at ``R = 1``
     nothing aliases into the image, corners included; they cover the disc inscribed in
-    the grid, ``|ω| < π``, and ``R = 1`` has about ``π M N`` samples.
+    the grid, ``|ω| < π``, and ``R = 1`` has about ``π n²`` samples (``n = max(M, N)``
+    for radial, ``√(MN)`` for spiral).
 
     Radial: spokes through the centre at uniform angles in [0, π), each with
     ``2n`` samples half a grid spacing apart from ``ω = −π`` (``n = max(M, N)``);
