@@ -1,0 +1,19 @@
+"""Training commands for the shipped weights: ``python -m course_utils.train NAME``."""
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["TRAINERS", "trainer"]
+
+#: name -> module with ``add_arguments(parser)`` and ``main(args)``.
+TRAINERS: dict[str, str] = {
+    "denoiser": "course_utils.train.denoiser",
+}
+
+
+def trainer(name: str):
+    """The training module for the weights ``name``."""
+    from .._validate import check_choice
+
+    check_choice(name, "name", sorted(TRAINERS))
+    return importlib.import_module(TRAINERS[name])

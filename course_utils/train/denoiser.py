@@ -1,0 +1,280 @@
+"""Train the shipped noise-level-conditional denoiser on bundled images and phantoms."""
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["TRAIN_IMAGES", "HELDOUT_IMAGES", "CHANNEL_IMAGES", "SIGMA_MAX", "DEFAULTS",
+           "load_gray", "heldout_images", "training_pool", "sample_batch", "train",
+           "add_arguments", "main"]
+
+#: scikit-image bundled images that the denoiser is trained on (their grey versions).
+TRAIN_IMAGES: tuple[str, ...] = (
+    "astronaut", "brick", "cell", "clock", "coffee", "grass", "gravel", "horse",
+    "hubble_deep_field", "immunohistochemistry", "logo", "microaneurysms", "page",
+    "retina", "rocket", "shepp_logan_phantom", "stereo_motorcycle", "text",
+)
+#: Colour images whose red, green and blue channels are also used as grey training images.
+CHANNEL_IMAGES: tuple[str, ...] = ("astronaut", "coffee", "rocket", "stereo_motorcycle")
+#: Natural grey images kept out of training, for tests and benchmarks only.
+HELDOUT_IMAGES: tuple[str, ...] = ("camera", "coins", "moon", "chelsea")
+#: Noise levels are drawn uniformly from [0, SIGMA_MAX] during training.
+SIGMA_MAX: float = 55 / 255
+
+DEFAULTS: dict = {
+    "steps": 7000, "batch_size": 16, "patch_size": 64, "lr": 5e-4, "seed": 0,
+    "threads": 2, "scales": (1.0, 0.75, 0.5), "num_phantoms": 24, "phantom_fraction": 0.1,
+    "warmup": 200, "checkpoint_every": 250, "log_every": 50,
+}
+_NAME = "denoiser"
+_COMMAND = "python -m course_utils.train denoiser"
+
+
+def _rgb_of(name: str) -> np.ndarray:
+    import skimage.data
+
+    img = getattr(skimage.data, name)()
+    if isinstance(img, tuple):  # stereo_motorcycle -> (left, right, disparity)
+        img = img[0]
+    img = np.asarray(img)
+    if img.dtype == bool:
+        img = img.astype(np.float64)
+    elif img.dtype.kind in "ui":
+        img = img / float(np.iinfo(img.dtype).max)
+    else:
+        img = img.astype(np.float64)
+    return img
+
+
+def load_gray(name: str) -> np.ndarray:
+    """A bundled scikit-image image as a float64 grey image of shape (M, N) in [0, 1]."""
+    from skimage.color import rgb2gray
+
+    if name not in TRAIN_IMAGES + HELDOUT_IMAGES:
+        raise ValueError(f"Unknown name: {name!r}; expected one of "
+                         f"{TRAIN_IMAGES + HELDOUT_IMAGES}")
+    img = _rgb_of(name)
+    if img.ndim == 3:
+        img = rgb2gray(img[..., :3])
+    return np.clip(img, 0.0, 1.0)
+
+
+def heldout_images(size: int | None = None) -> dict[str, np.ndarray]:
+    """The held-out images, optionally centre-cropped to ``size`` x ``size``."""
+    out = {}
+    for name in HELDOUT_IMAGES:
+        img = load_gray(name)
+        if size is not None:
+            r0, c0 = (img.shape[0] - size) // 2, (img.shape[1] - size) // 2
+            img = img[r0:r0 + size, c0:c0 + size]
+        out[name] = np.ascontiguousarray(img)
+    return out
+
+
+def _ellipse_phantom(shape, rng: np.random.Generator, num_ellipses: int) -> np.ndarray:
+    """Sum of random filled ellipses, rescaled to [0, 1]."""
+    rows, cols = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    img = np.zeros(shape)
+    for _ in range(num_ellipses):
+        r0, c0 = rng.uniform(0, shape[0]), rng.uniform(0, shape[1])
+        a, b = rng.uniform(0.02, 0.35, size=2) * min(shape)
+        theta = rng.uniform(0, np.pi)
+        dr, dc = rows - r0, cols - c0
+        u = (dr * np.cos(theta) + dc * np.sin(theta)) / a
+        v = (-dr * np.sin(theta) + dc * np.cos(theta)) / b
+        img[u * u + v * v <= 1.0] += rng.uniform(-0.6, 1.0)
+    img -= img.min()
+    return img / img.max() if img.max() > 0 else img
+
+
+def training_pool(*, scales=DEFAULTS["scales"], num_phantoms=DEFAULTS["num_phantoms"],
+                  seed: int = 0, min_size: int = 64):
+    """The training images: (natural grey images at several scales, ellipse phantoms).
+
+    Natural images are the grey versions of :data:`TRAIN_IMAGES` plus the colour channels
+    of :data:`CHANNEL_IMAGES`, each rescaled by every factor in ``scales`` (anti-aliased);
+    images smaller than ``min_size`` are dropped. Never contains :data:`HELDOUT_IMAGES`.
+    """
+    from skimage.transform import rescale
+
+    base = [load_gray(name) for name in TRAIN_IMAGES]
+    for name in CHANNEL_IMAGES:
+        rgb = _rgb_of(name)
+        base.extend(rgb[..., k] for k in range(3))
+    natural = []
+    for img in base:
+        for s in scales:
+            im = img if s == 1.0 else rescale(img, s, anti_aliasing=True)
+            if min(im.shape) >= min_size:
+                natural.append(np.ascontiguousarray(im, dtype=np.float32))
+    rng = np.random.default_rng([seed, 7919])
+    phantoms = [_ellipse_phantom((256, 256), rng, int(rng.integers(4, 16))).astype(np.float32)
+                for _ in range(num_phantoms)]
+    return natural, phantoms
+
+
+def sample_batch(natural, phantoms, rng: np.random.Generator, batch_size: int,
+                 patch_size: int, *, phantom_fraction: float = DEFAULTS["phantom_fraction"],
+                 sigma_max: float = SIGMA_MAX):
+    """Clean patches (B, 1, P, P), noise levels (B,) and unit Gaussian noise (B, 1, P, P).
+
+    Each patch is a random crop of a random image, randomly rotated by a multiple of 90
+    degrees and flipped; ``sigma`` is uniform in [0, sigma_max].
+    """
+    x = np.empty((batch_size, 1, patch_size, patch_size), dtype=np.float32)
+    for i in range(batch_size):
+        pool = phantoms if (phantoms and rng.random() < phantom_fraction) else natural
+        img = pool[int(rng.integers(len(pool)))]
+        r = int(rng.integers(img.shape[0] - patch_size + 1))
+        c = int(rng.integers(img.shape[1] - patch_size + 1))
+        patch = np.rot90(img[r:r + patch_size, c:c + patch_size], int(rng.integers(4)))
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        x[i, 0] = patch
+    sigma = rng.uniform(0.0, sigma_max, size=batch_size).astype(np.float32)
+    noise = rng.standard_normal(x.shape, dtype=np.float32)
+    return x, sigma, noise
+
+
+def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
+    """Linear warm-up then cosine decay to zero."""
+    warm = min(1.0, (step + 1) / max(warmup, 1))
+    return lr * warm * 0.5 * (1.0 + math.cos(math.pi * step / steps))
+
+
+def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["threads"],
+          seed: int = DEFAULTS["seed"], batch_size: int = DEFAULTS["batch_size"],
+          patch_size: int = DEFAULTS["patch_size"], lr: float = DEFAULTS["lr"],
+          checkpoint_dir=None, resume: bool = False,
+          checkpoint_every: int = DEFAULTS["checkpoint_every"],
+          log_every: int = DEFAULTS["log_every"], verbose: bool = True) -> Path:
+    r"""Train the denoiser and save its ``state_dict``; return the path written.
+
+    Each step draws ``batch_size`` noisy patches ``y = x + sigma n`` and minimises the L1
+    loss :math:`\| R_\theta(y, \sigma) - x \|_1` with Adam (linear warm-up, cosine decay).
+    The batch of step ``k`` depends only on ``(seed, k)``, so a run resumed from a
+    checkpoint sees the same data as an uninterrupted one.
+
+    Parameters
+    ----------
+    steps : int
+        Number of optimisation steps (the schedule is stretched to fit).
+    out : str or Path, optional
+        Output file. By default the shipped ``course_utils/weights/denoiser.pt``, whose
+        registry entry (SHA-256) is then updated.
+    threads : int
+        ``torch.set_num_threads``.
+    checkpoint_dir : str or Path, optional
+        Where checkpoints go (default: ``<tmp>/course_utils_train/denoiser``).
+    resume : bool
+        Continue from the checkpoint in ``checkpoint_dir`` if there is one.
+    """
+    import torch
+
+    from .._validate import check_int, check_scalar
+    from ..nets.denoiser import DENOISER_ARCH, build_denoiser
+    from .. import weights
+
+    steps = check_int(steps, "steps", low=1)
+    threads = check_int(threads, "threads", low=1)
+    seed = check_int(seed, "seed", low=0)
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    patch_size = check_int(patch_size, "patch_size", low=8)
+    if patch_size % 8:
+        raise ValueError(f"patch_size must be a multiple of 8, got {patch_size}")
+    lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
+    register = out is None
+    out = Path(out) if out is not None else weights.WEIGHTS_DIR / f"{_NAME}.pt"
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else (
+        Path(tempfile.gettempdir()) / "course_utils_train" / _NAME)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = ckpt_dir / "checkpoint.pt"
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    log = print if verbose else (lambda *a, **k: None)
+    natural, phantoms = training_pool(seed=seed, min_size=patch_size)
+    log(f"training pool: {len(natural)} natural images, {len(phantoms)} phantoms", flush=True)
+    model = build_denoiser()
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    start = 0
+    if resume and ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        optimiser.load_state_dict(ckpt["optimiser"])
+        start = int(ckpt["step"])
+        log(f"resumed from {ckpt_path} at step {start}", flush=True)
+
+    x_mon, _, n_mon = sample_batch(natural, phantoms, np.random.default_rng([seed, 1 << 30]),
+                                   16, patch_size, phantom_fraction=0.0)
+    x_mon, n_mon = torch.from_numpy(x_mon), torch.from_numpy(n_mon)
+    sigma_mon = 25 / 255
+    t0, loss_avg = time.perf_counter(), None
+    model.train()
+    for step in range(start, steps):
+        rng = np.random.default_rng([seed, step])
+        x, sigma, noise = sample_batch(natural, phantoms, rng, batch_size, patch_size)
+        x, sigma = torch.from_numpy(x), torch.from_numpy(sigma)
+        y = x + sigma.view(-1, 1, 1, 1) * torch.from_numpy(noise)
+        for group in optimiser.param_groups:
+            group["lr"] = _lr_at(step, steps, lr, DEFAULTS["warmup"])
+        loss = (model(y, sigma) - x).abs().mean()
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
+        done = step + 1
+        if done % log_every == 0 or done == steps:
+            with torch.no_grad():
+                model.eval()
+                mse = ((model(x_mon + sigma_mon * n_mon, sigma_mon) - x_mon) ** 2).mean()
+                model.train()
+            log(f"step {done}/{steps}  loss {loss_avg * 255:.3f}/255  "
+                f"monitor PSNR(sigma=25) {10 * math.log10(1 / mse.item()):.2f} dB  "
+                f"lr {optimiser.param_groups[0]['lr']:.2e}  "
+                f"{time.perf_counter() - t0:.0f} s", flush=True)
+        if done % checkpoint_every == 0 or done == steps:
+            torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                        "step": done}, ckpt_path)
+    elapsed = time.perf_counter() - t0
+    state = {k: v.detach().to(torch.float32).contiguous() for k, v in model.state_dict().items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, out)
+    if register:
+        weights.register(_NAME, out.name, _COMMAND,
+                         arch={k: list(v) for k, v in DENOISER_ARCH.items()},
+                         steps=steps, seed=seed, batch_size=batch_size, patch_size=patch_size,
+                         threads=threads, train_seconds=round(elapsed))
+    log(f"saved {out} ({out.stat().st_size / 1e6:.2f} MB, SHA-256 "
+        f"{weights.sha256_file(out)}) after {elapsed:.0f} s", flush=True)
+    return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Command-line options of ``python -m course_utils.train denoiser``."""
+    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"])
+    parser.add_argument("--out", default=None,
+                        help="output file (default: the shipped weights, registry updated)")
+    parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    parser.add_argument("--patch-size", type=int, default=DEFAULTS["patch_size"])
+    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    parser.add_argument("--checkpoint-dir", default=None)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the checkpoint in --checkpoint-dir")
+    parser.add_argument("--log-every", type=int, default=DEFAULTS["log_every"])
+
+
+def main(args: argparse.Namespace) -> Path:
+    """Run :func:`train` with parsed command-line options."""
+    return train(steps=args.steps, out=args.out, threads=args.threads, seed=args.seed,
+                 batch_size=args.batch_size, patch_size=args.patch_size, lr=args.lr,
+                 checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+                 log_every=args.log_every)
