@@ -567,6 +567,19 @@ def orthogonal_wavelets() -> tuple[str, ...]:
     return _ORTHOGONAL_WAVELETS
 
 
+def _check_wavelet(wavelet) -> str:
+    """An orthogonal PyWavelets name, or a clear error naming ``wavelet``."""
+    if not isinstance(wavelet, str):
+        raise TypeError(f"wavelet must be a string, got {type(wavelet).__name__}")
+    if wavelet not in pywt.wavelist(kind="discrete"):
+        raise ValueError(f"Unknown wavelet: {wavelet!r}; expected an orthogonal "
+                         "PyWavelets name such as 'haar', 'db4', 'sym4' or 'coif1'")
+    if wavelet not in orthogonal_wavelets():
+        raise ValueError(f"wavelet {wavelet!r} is not orthogonal; expected one of "
+                         "'haar', 'db*', 'sym*', 'coif*'")
+    return wavelet
+
+
 def _powers_of_two(n: int) -> int:
     k = 0
     while n % 2 == 0 and n > 1:
@@ -612,14 +625,7 @@ class Wavelet(LinearOperator):
 
     def __init__(self, shape=(32, 32), wavelet: str = "haar", level: int | None = None):
         shape = _check_image_shape(shape)
-        if not isinstance(wavelet, str):
-            raise TypeError(f"wavelet must be a string, got {type(wavelet).__name__}")
-        if wavelet not in pywt.wavelist(kind="discrete"):
-            raise ValueError(f"Unknown wavelet: {wavelet!r}; expected an orthogonal "
-                             "PyWavelets name such as 'haar', 'db4', 'sym4' or 'coif1'")
-        if wavelet not in orthogonal_wavelets():
-            raise ValueError(f"wavelet {wavelet!r} is not orthogonal; expected one of "
-                             "'haar', 'db*', 'sym*', 'coif*'")
+        wavelet = _check_wavelet(wavelet)
         max_level = min(pywt.dwtn_max_level(shape, wavelet),
                         _powers_of_two(shape[0]), _powers_of_two(shape[1]))
         if max_level < 1:
