@@ -34,7 +34,10 @@ lab: $(STAMP)
 student: $(STAMP)
 	$(PY) -m course_utils.student --strip solutions notebooks
 
+# Each of the $(JOBS) workers (and the notebook kernels they start) uses one thread, so
+# BLAS and torch do not oversubscribe the cores.
 test: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider tests \
 	    --nbval-lax --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg \
 	    solutions notebooks
