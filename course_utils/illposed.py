@@ -9,7 +9,7 @@ from ._validate import as_array, check_choice, check_int, check_scalar
 
 __all__ = [
     "SVD", "compute_svd", "filter_factors", "svd_filter", "picard_coefficients",
-    "condition_number", "naive_inverse", "noise_blowup", "filter_error_curve",
+    "condition_number", "naive_inverse", "noise_blowup", "filter_error_curve", "plot_picard",
 ]
 
 _METHODS = ("tsvd", "tikhonov")
@@ -391,3 +391,67 @@ def filter_error_curve(A, y, x, method: str = "tsvd", *, ks=None, lams=None) -> 
         comp = phi * beta / safe_s - alpha
         errors[j] = np.sqrt(np.sum(np.abs(comp) ** 2) + outside) / x_norm
     return errors
+
+
+def plot_picard(s, y_or_coeffs, U=None, *, k: int | None = None, sigma: float | None = None,
+                ax=None) -> dict:
+    """Draw a Picard plot: ``s_i``, ``|u_i^T y|`` and ``|u_i^T y| / s_i`` against ``i``.
+
+    Parameters
+    ----------
+    s : ndarray of shape (R,)
+        Singular values.
+    y_or_coeffs : ndarray
+        The measurement ``y`` of shape (M,) when ``U`` is given, else the coefficients
+        ``|u_i^T y|`` of shape (R,).
+    U : ndarray of shape (M, R), optional
+        Left singular vectors (then ``y_or_coeffs`` is ``y``).
+    k : int, optional
+        A truncation index to mark with a vertical line.
+    sigma : float, optional
+        Noise level to mark with a horizontal line (the level of ``|u_i^T n|``).
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
+
+    Returns
+    -------
+    dict
+        The artists, to update in place: ``"s"``, ``"coeffs"``, ``"ratios"`` (lines) and
+        ``"k"``, ``"sigma"`` (or None).
+
+    References
+    ----------
+    P. C. Hansen, "The discrete Picard condition for discrete ill-posed problems",
+    BIT 30 (1990) 658–672.
+    """
+    s = as_array(s, "s", ndim=1, allow_complex=False, dtype=np.float64)
+    if U is not None:
+        coeffs, ratios = picard_coefficients(U, s, y_or_coeffs)
+    else:
+        coeffs = np.abs(as_array(y_or_coeffs, "y_or_coeffs", ndim=1, shape=s.shape))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(s > 0, coeffs / np.where(s > 0, s, 1.0), np.inf)
+    if k is not None:
+        k = check_int(k, "k", low=0, high=s.shape[0])
+    if sigma is not None:
+        sigma = check_scalar(sigma, "sigma", low=0.0)
+    if ax is None:
+        import matplotlib.pyplot as plt
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    idx = np.arange(1, s.shape[0] + 1)
+    tiny = 1e-300  # keep zeros drawable on a log axis
+    artists = {
+        "s": ax.semilogy(idx, np.maximum(s, tiny), color="k", lw=1.5, label="$s_i$")[0],
+        "coeffs": ax.semilogy(idx, np.maximum(coeffs, tiny), ".", ms=3, color="tab:blue",
+                              label=r"$|u_i^T y|$")[0],
+        "ratios": ax.semilogy(idx, np.maximum(ratios, tiny), ".", ms=3, color="tab:red",
+                              label=r"$|u_i^T y| / s_i$")[0],
+        "k": ax.axvline(k, color="tab:orange", lw=1.5, label="truncation $k$")
+        if k is not None else None,
+        "sigma": ax.axhline(sigma, color="tab:blue", ls="--", lw=0.8,
+                            label=r"noise level $\sigma$") if sigma else None,
+    }
+    ax.set_xlabel("index $i$")
+    ax.set_title("Picard plot")
+    ax.legend(loc="lower left", fontsize="small")
+    return artists

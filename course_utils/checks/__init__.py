@@ -6,6 +6,9 @@ compared with the library's reference to say what is wrong.
 """
 from ._base import CheckFailure, exercise_check
 from .nb01 import check_normal_equations, check_pseudo_inverse, check_tsvd
+from .nb02 import (check_gradient_adjoint, check_ista_step, check_soft_threshold,
+                   check_tikhonov_fft)
 
 __all__ = ["check_normal_equations", "check_pseudo_inverse", "check_tsvd",
-           "exercise_check", "CheckFailure"]
+           "check_tikhonov_fft", "check_gradient_adjoint", "check_soft_threshold",
+           "check_ista_step", "exercise_check", "CheckFailure"]

@@ -8,9 +8,10 @@ from ._base import (ChoiceControl, Demo, DemoWidget, FloatControl, IntControl, W
                     WIDGETS, display_mode, friendly_message, register_widget, sweep_params)
 
 # Importing a notebook module registers its widgets.
-from . import nb01  # noqa: E402,F401
+from . import nb01, nb02  # noqa: E402,F401
 from .nb01 import tsvd_widget  # noqa: E402
+from .nb02 import regulariser_widget  # noqa: E402
 
 __all__ = ["WIDGETS", "WIDGET_KINDS", "sweep_params", "register_widget", "Demo", "DemoWidget",
            "FloatControl", "IntControl", "ChoiceControl", "display_mode", "friendly_message",
-           "tsvd_widget"]
+           "tsvd_widget", "regulariser_widget"]

@@ -6,7 +6,8 @@ from matplotlib.ticker import LogLocator, NullLocator
 
 from .._validate import check_int, check_scalar
 from ..data import add_noise, signal_1d
-from ..illposed import compute_svd, condition_number, filter_error_curve, picard_coefficients
+from ..illposed import (compute_svd, condition_number, filter_error_curve, picard_coefficients,
+                        plot_picard)
 from ..operators.basic import deconvolution_matrix
 from ._base import ChoiceControl, Demo, IntControl, build, register_widget
 
@@ -73,21 +74,13 @@ class TsvdDemo(Demo):
         ax_sig.set_title("signal")
         ax_sig.legend(loc="upper right", fontsize="small")
 
-        idx = np.arange(1, n + 1)
-        ax_pic.semilogy(idx, self.svd.s, color="k", lw=1.5, label="$s_i$")
-        self.line_coef, = ax_pic.semilogy(idx, np.ones(n), ".", ms=3, color="tab:blue",
-                                          label=r"$|u_i^T y|$")
-        self.line_ratio, = ax_pic.semilogy(idx, np.ones(n), ".", ms=3, color="tab:red",
-                                           label=r"$|u_i^T y| / s_i$")
-        self.line_noise = ax_pic.axhline(1e-2, color="tab:blue", ls="--", lw=0.8)
-        self.vline_pic = ax_pic.axvline(1, color="tab:orange", lw=1.5)
+        artists = plot_picard(self.svd.s, np.ones(n), k=1, sigma=1e-2, ax=ax_pic)
+        self.line_coef, self.line_ratio = artists["coeffs"], artists["ratios"]
+        self.line_noise, self.vline_pic = artists["sigma"], artists["k"]
         ax_pic.set_ylim(1e-18, 1e9)
         ax_pic.yaxis.set_major_locator(LogLocator(numticks=6))
         ax_pic.yaxis.set_minor_locator(NullLocator())
         ax_pic.set_xlim(0, n + 1)
-        ax_pic.set_xlabel("index i")
-        ax_pic.set_title("Picard plot")
-        ax_pic.legend(loc="lower left", fontsize="small")
 
         ks = np.arange(1, n + 1)
         self.line_err, = ax_err.semilogy(ks, np.ones(n), color="tab:purple")
