@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pywt
 import scipy.fft
-import scipy.signal
 
 from .._validate import as_array, check_choice, check_int, check_scalar, check_shape
 from .base import LinearOperator, MatrixOperator
@@ -296,9 +295,13 @@ class BlurValid(LinearOperator):
         super().__init__(shape, (shape[0] - kh + 1, shape[1] - kw + 1), name="blur_valid")
 
     def _forward(self, x):
+        import scipy.signal  # imported here: it is slow to import and rarely needed
+
         return scipy.signal.convolve(x, self.kernel, mode="valid")
 
     def _adjoint(self, y):
+        import scipy.signal
+
         return scipy.signal.correlate(y, self.kernel, mode="full")
 
 
