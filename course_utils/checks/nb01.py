@@ -9,10 +9,12 @@ from ._base import CheckFailure, as_result, call_student, exercise_check, matche
 __all__ = ["check_normal_equations", "check_pseudo_inverse", "check_tsvd"]
 
 HINTS = {
-    "1.1": "solve the normal equations A^T A x = A^T y with np.linalg.solve.",
-    "1.2": "U, s, Vt = np.linalg.svd(A, full_matrices=False); invert only the singular "
-           "values above rcond * s[0]; A+ = Vt.T @ diag(1/s) @ U.T.",
-    "1.3": "keep the k largest singular values: x_k = Vt[:k].T @ ((U[:, :k].T @ y) / s[:k]).",
+    "1.1": "solve the linear system (A^T A) x = A^T y; np.linalg.solve(M, b) solves M x = b.",
+    "1.2": "take the thin SVD, np.linalg.svd(A, full_matrices=False); invert the singular "
+           "values above rcond * s[0], use 0 for the others; assemble V diag(1/s) U^T "
+           "(V = Vt.T).",
+    "1.3": "project y on the first k left singular vectors (U[:, :k].T @ y), divide by "
+           "s[:k], and combine the first k right singular vectors (the rows Vt[:k]).",
 }
 
 

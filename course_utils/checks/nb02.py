@@ -12,11 +12,12 @@ __all__ = ["check_tikhonov_fft", "check_gradient_adjoint", "check_soft_threshold
            "check_ista_step"]
 
 HINTS = {
-    "2.1": "x_hat = np.real(np.fft.ifft2(np.conj(eigenvalues) * np.fft.fft2(y) / "
-           "(np.abs(eigenvalues)**2 + lam))).",
+    "2.1": "transform y with np.fft.fft2, multiply by np.conj(eigenvalues), divide by "
+           "|eigenvalues|^2 + lam, transform back with np.fft.ifft2 and keep the real part.",
     "2.2": "undo each forward difference: the entry p[0, i, j] (i < M-1) is subtracted at "
            "(i, j) and added at (i+1, j); the same along columns with p[1].",
-    "2.3": "np.sign(x) * np.maximum(np.abs(x) - thresh, 0).",
+    "2.3": "entries with |x| <= thresh become 0, the others move towards 0 by thresh "
+           "(np.sign, np.abs and np.maximum work element-wise).",
     "2.4": "a gradient step on the data term, z = x - tau * A.adjoint(A(x) - y), then "
            "soft-thresholding with threshold lam * tau.",
 }
