@@ -225,13 +225,13 @@ def corner_combos(controls: dict, keys) -> list[dict]:
 def friendly_message(exc: BaseException) -> str:
     """One line a student can act on, instead of a traceback."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, (FloatingPointError, np.linalg.LinAlgError, OverflowError)):
+        return ("The computation became numerically unstable for this setting "
+                f"({type(exc).__name__}: {text}). Try more regularisation.")
     if isinstance(exc, (ValueError, TypeError)) and text:
         return f"Invalid setting: {text}"
     if isinstance(exc, MemoryError):
         return "Not enough memory for this setting: try a smaller image or fewer iterations."
-    if isinstance(exc, (FloatingPointError, np.linalg.LinAlgError, OverflowError)):
-        return ("The computation became numerically unstable for this setting "
-                f"({type(exc).__name__}: {text}). Try more regularisation.")
     return f"Could not update the figure ({type(exc).__name__}: {text or 'no details'})."
 
 
