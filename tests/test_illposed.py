@@ -235,3 +235,28 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="must act on 1-D vectors"):
         from course_utils.operators.basic import Identity
         compute_svd(Identity((4, 4)))
+
+
+def test_plot_picard_draws_updatable_artists():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from course_utils.illposed import plot_picard
+    A = _matrix(10, 10, seed=21, cond=1e3)
+    y = np.random.default_rng(22).standard_normal(10)
+    U, s, _ = compute_svd(A)
+    fig, ax = plt.subplots()
+    artists = plot_picard(s, y, U, k=4, sigma=0.1, ax=ax)
+    coeffs, ratios = picard_coefficients(U, s, y)
+    np.testing.assert_allclose(artists["coeffs"].get_ydata(), coeffs)
+    np.testing.assert_allclose(artists["ratios"].get_ydata(), ratios)
+    assert list(artists["k"].get_xdata()) == [4, 4]
+    assert artists["sigma"] is not None
+    # From coefficients directly, without k or sigma
+    artists = plot_picard(s, coeffs, ax=ax)
+    assert artists["k"] is None and artists["sigma"] is None
+    with pytest.raises(ValueError, match="k must be <= 10"):
+        plot_picard(s, coeffs, k=11, ax=ax)
+    with pytest.raises(ValueError, match=r"y_or_coeffs must have shape \(10,\)"):
+        plot_picard(s, coeffs[:5], ax=ax)
+    plt.close(fig)
