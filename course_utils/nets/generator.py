@@ -10,7 +10,7 @@ __all__ = ["GENERATOR_ARCH", "Generator", "Encoder", "build_generator", "build_e
            "load_generator"]
 
 #: Architecture of the shipped generator (``course_utils/weights/generator.pt``).
-GENERATOR_ARCH: dict = {"latent_dim": 32, "channels": (96, 48), "shuffle": 4, "image_size": 64}
+GENERATOR_ARCH: dict = {"latent_dim": 32, "channels": (64, 32), "shuffle": 4, "image_size": 64}
 
 
 def _positive_int(value, name):
@@ -73,7 +73,7 @@ class Generator(nn.Module):
     sub-pixel convolutional neural network", CVPR 2016 (pixel shuffle).
     """
 
-    def __init__(self, latent_dim: int = 32, channels=(96, 48), shuffle: int = 4,
+    def __init__(self, latent_dim: int = 32, channels=(64, 32), shuffle: int = 4,
                  image_size: int = 64):
         super().__init__()
         latent_dim, channels, shuffle, image_size, base = _check_arch(
@@ -109,7 +109,7 @@ class Encoder(nn.Module):
         As in :class:`Generator`.
     """
 
-    def __init__(self, latent_dim: int = 32, channels=(96, 48), shuffle: int = 4,
+    def __init__(self, latent_dim: int = 32, channels=(64, 32), shuffle: int = 4,
                  image_size: int = 64):
         super().__init__()
         latent_dim, channels, shuffle, image_size, base = _check_arch(
