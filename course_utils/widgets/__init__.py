@@ -11,7 +11,9 @@ from ._base import (ChoiceControl, Demo, DemoWidget, FloatControl, IntControl, W
 from . import nb01, nb02  # noqa: E402,F401
 from .nb01 import tsvd_widget  # noqa: E402
 from .nb02 import regulariser_widget  # noqa: E402
+from .nb03 import pnp_widget  # noqa: E402  (registers nb03_pnp)
 
 __all__ = ["WIDGETS", "WIDGET_KINDS", "sweep_params", "register_widget", "Demo", "DemoWidget",
            "FloatControl", "IntControl", "ChoiceControl", "display_mode", "friendly_message",
            "tsvd_widget", "regulariser_widget"]
+__all__ += ["pnp_widget"]
