@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import LogLocator, NullLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from .._validate import check_int, check_scalar
 from ..data import add_noise, signal_1d
@@ -89,6 +89,9 @@ class TsvdDemo(Demo):
         ax_err.set_xlim(0, n + 1)
         ax_err.yaxis.set_major_locator(LogLocator(numticks=6))
         ax_err.yaxis.set_minor_locator(NullLocator())
+        for ax in self.axes:                 # fewer tick labels: text layout dominates a redraw
+            ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+        ax_sig.yaxis.set_major_locator(MaxNLocator(4))
         ax_err.set_xlabel("truncation k")
         ax_err.set_title(r"relative error $\|x_k - x\| / \|x\|$")
         ax_err.legend(loc="upper left", fontsize="small")
