@@ -142,7 +142,8 @@ def check_pseudo_inverse(pseudo_inverse) -> str | None:
                 "s_i <= rcond * s[0] as exactly zero (1/s_i replaced by 0).")
         penrose = rel_error(A @ A_plus @ A, A)
         raise CheckFailure(
-            f"on {label} your A+ differs from the pseudo-inverse by {rel_error(A_plus, reference):.1e} "
+            f"on {label} your A+ differs from the pseudo-inverse by "
+            f"{rel_error(A_plus, reference):.1e} "
             f"(relative); ||A A+ A - A|| / ||A|| = {penrose:.1e} should be ~1e-15. Check "
             "which factor is transposed: A = U diag(s) Vt, so A+ = Vt.T diag(1/s) U.T.")
     return None

@@ -213,7 +213,8 @@ def _ista_advice(exc):
     return None
 
 
-@exercise_check("2.4", HINTS["2.4"], advice=_ista_advice, success="your ISTA step matches the reference.")
+@exercise_check("2.4", HINTS["2.4"], advice=_ista_advice,
+                success="your ISTA step matches the reference.")
 def check_ista_step(ista_step) -> str | None:
     """Check ``ista_step(x, y, A, lam, tau)``, one proximal-gradient step for
     ``½‖Ax − y‖² + lam ‖x‖₁``.
