@@ -9,6 +9,9 @@ __all__ = ["TRAINERS", "trainer"]
 TRAINERS: dict[str, str] = {
     "denoiser": "course_utils.train.denoiser",
     "generator": "course_utils.train.generator",
+    "mri-kspace": "course_utils.train.mri",
+    "mri-unet": "course_utils.train.mri",
+    "mri-unrolled": "course_utils.train.mri",
 }
 
 
