@@ -8,6 +8,7 @@ __all__ = ["TRAINERS", "trainer"]
 #: name -> module with ``add_arguments(parser)`` and ``main(args)``.
 TRAINERS: dict[str, str] = {
     "denoiser": "course_utils.train.denoiser",
+    "fbpconvnet": "course_utils.train.fbpconvnet",
     "generator": "course_utils.train.generator",
     "mri-kspace": "course_utils.train.mri",
     "mri-unet": "course_utils.train.mri",
