@@ -63,7 +63,11 @@ def _denoise_tv(y: np.ndarray, sigma: float) -> np.ndarray:
 def _denoise_bm3d(y: np.ndarray, sigma: float) -> np.ndarray:
     import bm3d
 
-    return np.asarray(bm3d.bm3d(y, sigma_psd=sigma), dtype=np.float64).reshape(y.shape)
+    # BM3D needs at least one block (16 x 16 here); smaller images are mirror-padded.
+    rows, cols = y.shape
+    y_pad = np.pad(y, ((0, max(0, 16 - rows)), (0, max(0, 16 - cols))), mode="symmetric")
+    x_hat = np.asarray(bm3d.bm3d(y_pad, sigma_psd=sigma), dtype=np.float64)
+    return x_hat.reshape(y_pad.shape)[:rows, :cols].copy()
 
 
 def _denoise_learned(y: np.ndarray, sigma: float) -> np.ndarray:

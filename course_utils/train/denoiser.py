@@ -78,16 +78,20 @@ def heldout_images(size: int | None = None) -> dict[str, np.ndarray]:
 
 def _ellipse_phantom(shape, rng: np.random.Generator, num_ellipses: int) -> np.ndarray:
     """Sum of random filled ellipses, rescaled to [0, 1]."""
-    rows, cols = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
     img = np.zeros(shape)
     for _ in range(num_ellipses):
         r0, c0 = rng.uniform(0, shape[0]), rng.uniform(0, shape[1])
         a, b = rng.uniform(0.02, 0.35, size=2) * min(shape)
         theta = rng.uniform(0, np.pi)
+        # Only pixels within max(a, b) of the centre can be inside the ellipse.
+        half = max(a, b)
+        r_lo, r_hi = max(0, int(r0 - half)), min(shape[0], int(r0 + half) + 2)
+        c_lo, c_hi = max(0, int(c0 - half)), min(shape[1], int(c0 + half) + 2)
+        rows, cols = np.mgrid[r_lo:r_hi, c_lo:c_hi].astype(np.float64)
         dr, dc = rows - r0, cols - c0
         u = (dr * np.cos(theta) + dc * np.sin(theta)) / a
         v = (-dr * np.sin(theta) + dc * np.cos(theta)) / b
-        img[u * u + v * v <= 1.0] += rng.uniform(-0.6, 1.0)
+        img[r_lo:r_hi, c_lo:c_hi][u * u + v * v <= 1.0] += rng.uniform(-0.6, 1.0)
     img -= img.min()
     return img / img.max() if img.max() > 0 else img
 
