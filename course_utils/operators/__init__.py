@@ -9,6 +9,7 @@ from .basic import *  # noqa: E402,F401,F403
 from .basic import __all__ as _basic_all  # noqa: E402
 from . import ct, mri  # noqa: E402  (registers the CT and MRI operators)
 Radon, CartesianMRI, NonCartesianMRI = ct.Radon, mri.CartesianMRI, mri.NonCartesianMRI
+from . import sparse_coding  # noqa: E402,F401  (registers the dictionary operator)
 
 OPERATOR_NAMES: tuple[str, ...] = registered_names()
 
