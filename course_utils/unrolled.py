@@ -362,8 +362,10 @@ def _objective(model: _Model, r, x, lam: float) -> float:
 
 
 def _run(method: str, D, y, lam, *, num_iters, tau, x0, x_ref, nonneg, stop=None,
-         name: str = "D"):
+         name: str = "D", callback=None):
     model, y = _model(D, y, name)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     lam = check_scalar(lam, "lam", low=0.0)
     num_iters = check_int(num_iters, "num_iters", low=1)
     upper = 1.0 if method == "fista" else 2.0
@@ -394,6 +396,8 @@ def _run(method: str, D, y, lam, *, num_iters, tau, x0, x_ref, nonneg, stop=None
         x, dx = x_new, dx_new
         history["objective"].append(_objective(model, dx - y, x, lam))
         history["rel_change"].append(change)
+        if callback is not None:
+            callback(len(history["objective"]), x)
         if x_ref is not None:
             history["nmse"].append(_rowwise_nmse(x, x_ref, model.batched))
             if stop is not None and history["nmse"][-1] <= stop:
@@ -420,6 +424,8 @@ _SOLVER_DOC = """
     x_ref : ndarray, optional
         Reference codes (true codes or LASSO solutions): adds ``"nmse"``, the mean
         normalised squared error of every iterate (see :func:`nmse`).
+    callback : callable, optional
+        ``callback(k, x_k)`` after iteration ``k`` (from 1); ``x_k`` must not be modified.
 
     Returns
     -------
@@ -430,7 +436,7 @@ _SOLVER_DOC = """
 
 
 def ista_sparse_coding(D, y, lam: float, *, num_iters: int = 100, tau: float | None = None,
-                       x0=None, x_ref=None) -> SolverResult:
+                       x0=None, x_ref=None, callback=None) -> SolverResult:
     """ISTA on the LASSO ``min_x ½‖y − Dx‖² + lam ‖x‖₁``, for a batch of signals.
     {doc}
     Notes
@@ -446,11 +452,11 @@ def ista_sparse_coding(D, y, lam: float, *, num_iters: int = 100, tau: float | N
     linear inverse problems with a sparsity constraint", Comm. Pure Appl. Math., 2004.
     """
     return _run("ista", D, y, lam, num_iters=num_iters, tau=tau, x0=x0, x_ref=x_ref,
-                nonneg=False)
+                nonneg=False, callback=callback)
 
 
 def fista_sparse_coding(D, y, lam: float, *, num_iters: int = 100, tau: float | None = None,
-                        x0=None, x_ref=None) -> SolverResult:
+                        x0=None, x_ref=None, callback=None) -> SolverResult:
     """FISTA on the LASSO ``min_x ½‖y − Dx‖² + lam ‖x‖₁``, for a batch of signals.
     {doc}
     Notes
@@ -466,11 +472,11 @@ def fista_sparse_coding(D, y, lam: float, *, num_iters: int = 100, tau: float | 
     linear inverse problems", SIAM J. Imaging Sciences, 2009.
     """
     return _run("fista", D, y, lam, num_iters=num_iters, tau=tau, x0=x0, x_ref=x_ref,
-                nonneg=False)
+                nonneg=False, callback=callback)
 
 
 def relu_ista(H, y, lam: float, *, num_iters: int = 100, tau: float | None = None, x0=None,
-              x_ref=None) -> SolverResult:
+              x_ref=None, callback=None) -> SolverResult:
     """Non-negative ISTA, ``x ← ReLU(x − tau Hᵀ(Hx − y) − tau lam)``.
     {doc}
     Notes
@@ -491,7 +497,7 @@ def relu_ista(H, y, lam: float, *, num_iters: int = 100, tau: float | None = Non
     two-photon and light field microscopy", IEEE Trans. Computational Imaging, 2023.
     """
     return _run("ista", H, y, lam, num_iters=num_iters, tau=tau, x0=x0, x_ref=x_ref,
-                nonneg=True, name="H")
+                nonneg=True, name="H", callback=callback)
 
 
 for _f in (ista_sparse_coding, fista_sparse_coding, relu_ista):

@@ -9,7 +9,9 @@ __all__ = ["TRAINERS", "trainer"]
 TRAINERS: dict[str, str] = {
     "denoiser": "course_utils.train.denoiser",
     "fbpconvnet": "course_utils.train.fbpconvnet",
+    "gdnet": "course_utils.train.gdnet",
     "generator": "course_utils.train.generator",
+    "lista": "course_utils.train.lista",
     "mri-kspace": "course_utils.train.mri",
     "mri-unet": "course_utils.train.mri",
     "mri-unrolled": "course_utils.train.mri",
