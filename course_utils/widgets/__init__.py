@@ -12,6 +12,7 @@ from . import nb01, nb02  # noqa: E402,F401
 from .nb01 import tsvd_widget  # noqa: E402
 from .nb02 import regulariser_widget  # noqa: E402
 from .nb03 import pnp_widget  # noqa: E402  (registers nb03_pnp)
+from .nb04 import lista_widget  # noqa: E402  (registers nb04_lista)
 from .nb08 import ct_sparse_view_widget  # noqa: E402  (registers nb08_ct_sparse_view)
 from .nb07 import undersampling_widget  # noqa: E402  (registers nb07_undersampling)
 
@@ -21,3 +22,4 @@ __all__ = ["WIDGETS", "WIDGET_KINDS", "sweep_params", "register_widget", "Demo",
 __all__ += ["pnp_widget"]
 __all__ += ["ct_sparse_view_widget"]
 __all__ += ["undersampling_widget"]
+__all__ += ["lista_widget"]
