@@ -1,4 +1,4 @@
-"""Sparse-view CT without inverse crime: phantoms, sinograms, TV-PDHG and the learned FBPConvNet."""
+"""Sparse-view CT without inverse crime: phantoms, sinograms, TV by PDHG, learned FBPConvNet."""
 from __future__ import annotations
 
 import functools
@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 from scipy.ndimage import convolve1d
 
-from ._validate import as_array, check_int, check_scalar
+from ._validate import as_array, check_choice, check_int, check_scalar, check_shape
 from .ct import fbp, low_dose
 from .data import load_image, random_ellipses
 from .operators.base import LinearOperator
@@ -15,7 +15,7 @@ from .operators.ct import Radon
 
 __all__ = [
     "IMAGE_SIZE", "NUM_ELLIPSES", "TRAIN_VIEWS", "TRAIN_SEEDS", "TUNE_SEEDS", "HELDOUT_SEEDS",
-    "LAM_GRID", "TV_LAMS", "TV_ITERS", "view_angles", "downsample", "ct_phantom",
+    "LAM_GRID", "TV_LAMS", "TV_ITERS", "view_angles", "downsample", "random_head", "ct_phantom",
     "simulate_sinogram", "fbp_views", "make_tv_solver", "tv_ct", "tune_tv_lam", "tv_lam",
     "postprocess", "load_fbpconvnet", "METHODS", "reconstruct_all",
 ]
@@ -95,18 +95,82 @@ def downsample(x_fine, axes=(0, 1)) -> np.ndarray:
     return x
 
 
+def random_head(shape=(64, 64), seed: int = 0, *, num_ellipses: int = 8) -> np.ndarray:
+    """A random head-like phantom: a bright skull ring around random ellipses, in [0, 1].
+
+    Parameters
+    ----------
+    shape : tuple of int (M, N)
+        Image shape; the phantom is drawn on ``[-1, 1]²`` sampled by ``linspace``, as
+        :func:`course_utils.data.random_ellipses` does, so a seed gives the same object at
+        every size.
+    seed : int
+        Seed of the random generator.
+    num_ellipses : int
+        Ellipses inside the brain.
+
+    Returns
+    -------
+    ndarray of shape (M, N)
+
+    Notes
+    -----
+    The random family of the Shepp–Logan phantom: an outer ellipse (semi-axes 0.6–0.8
+    across, 0.8–0.95 along, tilted by up to 0.3 rad) of skull intensity 0.5–1, a brain
+    ellipse 0.02–0.08 thinner (along each axis) inside it of intensity 0.1–0.4, and
+    ``num_ellipses``
+    ellipses in the brain adding −0.25 to 0.3 each (clipped to [0, 1]), from faint
+    (±0.02) to strong contrasts. :func:`~course_utils.data.random_ellipses` has no
+    skull; phantoms of both families train the network of :func:`postprocess`.
+
+    References
+    ----------
+    .. [1] L. A. Shepp and B. F. Logan, "The Fourier reconstruction of a head section",
+       IEEE Trans. Nuclear Science, 21(3), 1974.
+    """
+    shape = check_shape(shape, "shape")
+    if len(shape) != 2:
+        raise ValueError(f"shape must be (M, N), got {shape}")
+    seed = check_int(seed, "seed", low=0)
+    num_ellipses = check_int(num_ellipses, "num_ellipses", low=0, high=1000)
+    rng = np.random.default_rng([seed, 1974])
+    rows = np.linspace(-1.0, 1.0, shape[0])[:, None]
+    cols = np.linspace(-1.0, 1.0, shape[1])[None, :]
+
+    def ellipse(r0, c0, a, b, theta):
+        cr, sr = np.cos(theta), np.sin(theta)
+        u = (cols - c0) * cr + (rows - r0) * sr
+        v = -(cols - c0) * sr + (rows - r0) * cr
+        return (u / a) ** 2 + (v / b) ** 2 <= 1.0
+
+    a, b = rng.uniform(0.6, 0.8), rng.uniform(0.8, 0.95)
+    tilt, thick = rng.uniform(-0.3, 0.3), rng.uniform(0.02, 0.08, size=2)
+    skull = ellipse(0.0, 0.0, a, b, tilt)
+    brain = ellipse(0.0, 0.0, a - thick[0], b - thick[1], tilt)
+    img = rng.uniform(0.5, 1.0) * skull
+    img[brain] = rng.uniform(0.1, 0.4)
+    for _ in range(num_ellipses):
+        r0, c0 = rng.uniform(-0.6, 0.6) * b, rng.uniform(-0.6, 0.6) * a
+        axes = rng.uniform(0.03, 0.3, size=2)
+        img += rng.uniform(-0.25, 0.3) * (ellipse(r0, c0, *axes, rng.uniform(0, np.pi)) & brain)
+    return np.clip(img, 0.0, 1.0)
+
+
 def ct_phantom(source=HELDOUT_SEEDS[0], size: int = IMAGE_SIZE, *,
-               num_ellipses: int = NUM_ELLIPSES) -> tuple[np.ndarray, np.ndarray]:
+               num_ellipses: int = NUM_ELLIPSES,
+               family: str = "ellipses") -> tuple[np.ndarray, np.ndarray]:
     """A phantom on a fine grid (for the data) and at the reconstruction size (the truth).
 
     Parameters
     ----------
     source : int or "shepp_logan"
-        Seed of :func:`course_utils.data.random_ellipses`, or the Shepp–Logan phantom.
+        A seed of the random family, or the Shepp–Logan phantom.
     size : int
         Side ``M`` of the reconstruction (even, at least 8).
     num_ellipses : int
         Ellipses of a random phantom.
+    family : {"ellipses", "head"}
+        Random family: :func:`course_utils.data.random_ellipses` or :func:`random_head`.
 
     Returns
     -------
@@ -118,13 +182,16 @@ def ct_phantom(source=HELDOUT_SEEDS[0], size: int = IMAGE_SIZE, *,
     size = check_int(size, "size", low=8, high=1024)
     if size % 2:
         raise ValueError(f"size must be even, got {size}")
+    check_choice(family, "family", ("ellipses", "head"))
     if isinstance(source, str):
         if source != "shepp_logan":
             raise ValueError(f"source must be a seed or 'shepp_logan', got {source!r}")
         x_fine = load_image("shepp_logan", 2 * size)
     else:
         seed = check_int(source, "source", low=0)
-        x_fine = random_ellipses((2 * size, 2 * size), num_ellipses, seed)
+        make = random_ellipses if family == "ellipses" else (
+            lambda shape, n, s: random_head(shape, s, num_ellipses=n))
+        x_fine = make((2 * size, 2 * size), num_ellipses, seed)
     return x_fine, downsample(x_fine)
 
 
@@ -386,8 +453,9 @@ def postprocess(x_fbp, num_views: int) -> np.ndarray:
     Notes
     -----
     The network (:class:`~course_utils.nets.fbpconvnet.FBPConvNet`) was trained on
-    64 × 64 random-ellipse phantoms (:data:`TRAIN_SEEDS`) with noise-free and low-dose
-    data from the fine grid of :func:`simulate_sinogram`. Images whose sides are not
+    64 × 64 random-ellipse phantoms of both families of :func:`ct_phantom` (seeds
+    :data:`TRAIN_SEEDS`) with noise-free and low-dose data from the fine grid of
+    :func:`simulate_sinogram`. Images whose sides are not
     multiples of 8 are padded by reflection and cropped back. The network runs on one
     thread (then restored): for one small image a thread pool costs more than it saves,
     and on a busy CPU far more.

@@ -10,7 +10,8 @@ torch = pytest.importorskip("torch")
 from course_utils import ct_learned as cl  # noqa: E402
 from course_utils import weights  # noqa: E402
 from course_utils.metrics import psnr  # noqa: E402
-from course_utils.nets.fbpconvnet import FBPCONVNET_ARCH, FBPConvNet, build_fbpconvnet  # noqa: E402
+from course_utils.nets.fbpconvnet import (FBPCONVNET_ARCH, FBPConvNet,  # noqa: E402
+                                          build_fbpconvnet)
 from course_utils.operators import Radon  # noqa: E402
 from course_utils.solvers import tv_reconstruct  # noqa: E402
 
@@ -34,6 +35,9 @@ def test_training_batches_draw_only_training_seeds_and_are_reproducible():
     for u, v in zip(a, b):
         np.testing.assert_array_equal(u, v)
     x_fbp, num_views, x, seeds = a
+    heads = sample_batch(np.random.default_rng([0, 5]), 3, size=16, head_fraction=1.0)
+    plain = sample_batch(np.random.default_rng([0, 5]), 3, size=16, head_fraction=0.0)
+    assert not np.array_equal(heads[2], plain[2])
     assert x_fbp.shape == x.shape == (3, 1, 16, 16) and x_fbp.dtype == np.float32
     assert set(num_views.tolist()) <= set(cl.TRAIN_VIEWS)
     assert all(int(s) in cl.TRAIN_SEEDS and int(s) not in cl.HELDOUT_SEEDS for s in seeds)
@@ -86,6 +90,24 @@ def test_simulated_sinogram_is_close_to_but_not_the_model():
     # Shepp–Logan comes through the same pipeline.
     _, sl = cl.ct_phantom("shepp_logan", 32)
     assert sl.shape == (32, 32) and sl.max() > 0.5
+
+
+def test_random_head_has_a_skull_and_is_seeded():
+    a = cl.random_head((64, 64), 5)
+    np.testing.assert_array_equal(a, cl.random_head((64, 64), 5))
+    assert not np.array_equal(a, cl.random_head((64, 64), 6))
+    assert a.shape == (64, 64) and 0.0 <= a.min() and a.max() <= 1.0
+    # Along the central column, from the top edge: air, then the skull (>= 0.5, the
+    # brightest tissue of the family), then the brain (<= 0.4 + ellipses).
+    column = a[:, 32]
+    first = int(np.argmax(column > 0))
+    assert 0 < first < 10 and column[first:first + 2].max() >= 0.5
+    x_fine, x = cl.ct_phantom(5, 32, family="head")
+    np.testing.assert_array_equal(x_fine, cl.random_head((64, 64), 5))
+    with pytest.raises(ValueError, match="Unknown family"):
+        cl.ct_phantom(5, family="skull")
+    with pytest.raises(ValueError, match="shape must be"):
+        cl.random_head((8, 8, 8))
 
 
 def test_simulate_sinogram_bad_inputs():

@@ -96,3 +96,11 @@ def test_update_latency_is_within_a_generous_bound():
         update(**params)
         times.append(time.perf_counter() - start)
     assert statistics.median(times) < 1.0
+
+
+def test_numpy_side_imports_without_torch():
+    import subprocess
+    import sys
+    code = ("import sys, course_utils.ct_learned, course_utils.widgets.nb08, "
+            "course_utils.checks.nb08; assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

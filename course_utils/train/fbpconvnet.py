@@ -14,6 +14,7 @@ __all__ = ["DEFAULTS", "sample_batch", "train", "add_arguments", "main"]
 DEFAULTS: dict = {
     "steps": 3000, "batch_size": 16, "lr": 1e-3, "seed": 0, "threads": 1,
     "clean_fraction": 0.5, "dose_range": (10 ** 3.5, 1e6), "ellipse_range": (4, 12),
+    "head_fraction": 0.5,
     "warmup": 100, "checkpoint_every": 100, "log_every": 50,
 }
 _NAME = "fbpconvnet"
@@ -23,12 +24,15 @@ _COMMAND = "python -m course_utils.train fbpconvnet"
 def sample_batch(rng: np.random.Generator, batch_size: int, *, size: int | None = None,
                  clean_fraction: float = DEFAULTS["clean_fraction"],
                  dose_range=DEFAULTS["dose_range"], ellipse_range=DEFAULTS["ellipse_range"],
-                 views=None):
+                 head_fraction: float = DEFAULTS["head_fraction"], views=None):
     """One training batch: FBP inputs, view counts and ground truths.
 
     Each sample is a random-ellipse phantom whose seed is drawn from
     :data:`~course_utils.ct_learned.TRAIN_SEEDS` (so never a held-out one), with 4 to 12
-    ellipses, seen from a number of views drawn from
+    ellipses, of the head family (:func:`~course_utils.ct_learned.random_head`, a skull
+    around the ellipses) with probability ``head_fraction`` and of the plain family
+    (:func:`~course_utils.data.random_ellipses`) otherwise, seen from a number of views
+    drawn from
     :data:`~course_utils.ct_learned.TRAIN_VIEWS`; its sinogram comes from the fine grid
     (:func:`~course_utils.ct_learned.simulate_sinogram`), noise-free with probability
     ``clean_fraction``, else at a dose ``I0`` log-uniform in ``dose_range``.
@@ -57,9 +61,10 @@ def sample_batch(rng: np.random.Generator, batch_size: int, *, size: int | None 
         seed = TRAIN_SEEDS[int(rng.integers(len(TRAIN_SEEDS)))]
         k = int(views[int(rng.integers(len(views)))])
         ellipses = int(rng.integers(ellipse_range[0], ellipse_range[1] + 1))
+        family = "head" if rng.random() < head_fraction else "ellipses"
         I0 = None if rng.random() < clean_fraction else float(np.exp(rng.uniform(lo, hi)))
         noise_seed = int(rng.integers(2 ** 31))
-        x_fine, truth = ct_phantom(seed, size, num_ellipses=ellipses)
+        x_fine, truth = ct_phantom(seed, size, num_ellipses=ellipses, family=family)
         y = simulate_sinogram(x_fine, k, I0=I0, seed=noise_seed)
         x_fbp[i, 0] = fbp_views(y)
         x[i, 0] = truth
@@ -76,7 +81,8 @@ def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
 
 def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["threads"],
           seed: int = DEFAULTS["seed"], batch_size: int = DEFAULTS["batch_size"],
-          lr: float = DEFAULTS["lr"], checkpoint_dir=None, resume: bool = False,
+          lr: float = DEFAULTS["lr"], head_fraction: float = DEFAULTS["head_fraction"],
+          checkpoint_dir=None, resume: bool = False,
           checkpoint_every: int = DEFAULTS["checkpoint_every"],
           log_every: int = DEFAULTS["log_every"], verbose: bool = True) -> Path:
     r"""Train the FBPConvNet and save its ``state_dict``; return the path written.
@@ -98,6 +104,8 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
         ``torch.set_num_threads``.
     seed : int
         Seed of the initialisation and of the batches.
+    head_fraction : float
+        Share of head-like phantoms in the batches (:func:`sample_batch`).
     checkpoint_dir : str or Path, optional
         Where checkpoints go (default: ``<tmp>/course_utils_train/fbpconvnet``).
     resume : bool
@@ -115,6 +123,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     seed = check_int(seed, "seed", low=0)
     batch_size = check_int(batch_size, "batch_size", low=1)
     lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
+    head_fraction = check_scalar(head_fraction, "head_fraction", low=0.0, high=1.0)
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", low=1)
     log_every = check_int(log_every, "log_every", low=1)
     register = out is None
@@ -149,7 +158,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     model.train()
     for step in range(start, steps):
         rng = np.random.default_rng([seed, step])
-        x_fbp, num_views, x, _ = sample_batch(rng, batch_size)
+        x_fbp, num_views, x, _ = sample_batch(rng, batch_size, head_fraction=head_fraction)
         x_fbp, num_views, x = map(torch.from_numpy, (x_fbp, num_views, x))
         for group in optimiser.param_groups:
             group["lr"] = _lr_at(step, steps, lr, DEFAULTS["warmup"])
@@ -182,6 +191,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
         weights.register(_NAME, out.name, _COMMAND,
                          arch={k: list(v) for k, v in FBPCONVNET_ARCH.items()},
                          steps=steps, seed=seed, batch_size=batch_size, lr=lr,
+                         head_fraction=head_fraction,
                          threads=threads, train_cpu_seconds=round(cpu))
     log(f"saved {out} ({out.stat().st_size / 1e6:.2f} MB, SHA-256 "
         f"{weights.sha256_file(out)}) after {cpu:.0f} s of CPU time", flush=True)
@@ -197,6 +207,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    parser.add_argument("--head-fraction", type=float, default=DEFAULTS["head_fraction"],
+                        help="share of head-like phantoms (with a skull) in the batches")
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoint in --checkpoint-dir")
@@ -206,6 +218,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> Path:
     """Run :func:`train` with parsed command-line options."""
     return train(steps=args.steps, out=args.out, threads=args.threads, seed=args.seed,
-                 batch_size=args.batch_size, lr=args.lr,
+                 batch_size=args.batch_size, lr=args.lr, head_fraction=args.head_fraction,
                  checkpoint_dir=args.checkpoint_dir, resume=args.resume,
                  log_every=args.log_every)
