@@ -21,7 +21,7 @@ HELDOUT_SEED: int = 7
 
 DEFAULTS: dict = {
     "steps": 5000, "batch_size": 32, "lr": 2e-3, "kl_weight": 0.02, "pool_size": 6000,
-    "seed": 0, "threads": 2, "warmup": 100, "checkpoint_every": 250, "log_every": 100,
+    "seed": 0, "threads": 1, "warmup": 100, "checkpoint_every": 250, "log_every": 100,
 }
 _NAME = "generator"
 _COMMAND = "python -m course_utils.train generator"
@@ -71,7 +71,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
           seed: int = DEFAULTS["seed"], batch_size: int = DEFAULTS["batch_size"],
           lr: float = DEFAULTS["lr"], kl_weight: float = DEFAULTS["kl_weight"],
           pool_size: int = DEFAULTS["pool_size"], checkpoint_dir=None, resume: bool = False,
-          checkpoint_every: int = DEFAULTS["checkpoint_every"],
+          stop_at: int | None = None, checkpoint_every: int = DEFAULTS["checkpoint_every"],
           log_every: int = DEFAULTS["log_every"], verbose: bool = True) -> Path:
     r"""Train a VAE on random-ellipse phantoms and save its decoder, the generator.
 
@@ -101,11 +101,15 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
         Where checkpoints go (default ``<tmp>/course_utils_train/generator``).
     resume : bool
         Continue from the checkpoint in ``checkpoint_dir`` if there is one.
+    stop_at : int, optional
+        Stop after this many steps of the ``steps``-long schedule, as an interrupted run
+        would, leaving only the checkpoint; ``resume=True`` continues it.
 
     Returns
     -------
     Path
-        The file written (the generator's ``state_dict``; the encoder is not shipped).
+        The file written: the generator's ``state_dict`` (the encoder is not shipped), or
+        the checkpoint when ``stop_at`` ends the run early.
 
     References
     ----------
@@ -126,6 +130,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
     kl_weight = check_scalar(kl_weight, "kl_weight", low=0.0)
     pool_size = check_int(pool_size, "pool_size", low=1)
+    stop_at = steps if stop_at is None else check_int(stop_at, "stop_at", low=1, high=steps)
     register = out is None
     out = Path(out) if out is not None else weights.WEIGHTS_DIR / f"{_NAME}.pt"
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else (
@@ -154,7 +159,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     monitor = torch.from_numpy(heldout_phantoms(64).astype(np.float32))[:, None]
     t0 = time.perf_counter()
     rec_avg = kl_avg = None
-    for step in range(start, steps):
+    for step in range(start, stop_at):
         rng = np.random.default_rng([seed, step])
         x = torch.from_numpy(_batch(pool, rng, batch_size))
         eps = torch.from_numpy(rng.standard_normal((batch_size, decoder.latent_dim),
@@ -180,10 +185,13 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
                 f"auto-encoding PSNR {10 * math.log10(1 / mse):.2f} dB  "
                 f"lr {optimiser.param_groups[0]['lr']:.2e}  {time.perf_counter() - t0:.0f} s",
                 flush=True)
-        if done % checkpoint_every == 0 or done == steps:
+        if done % checkpoint_every == 0 or done in (steps, stop_at):
             torch.save({"decoder": decoder.state_dict(), "encoder": encoder.state_dict(),
                         "optimiser": optimiser.state_dict(), "step": done}, ckpt_path)
     elapsed = time.perf_counter() - t0
+    if stop_at < steps:
+        log(f"stopped at step {stop_at}/{steps}; continue with --resume", flush=True)
+        return ckpt_path
     state = {k: v.detach().to(torch.float32).contiguous()
              for k, v in decoder.state_dict().items()}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -214,6 +222,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoint in --checkpoint-dir")
+    parser.add_argument("--stop-at", type=int, default=None,
+                        help="stop after this step of the schedule (resume later)")
     parser.add_argument("--log-every", type=int, default=DEFAULTS["log_every"])
 
 
@@ -222,4 +232,4 @@ def main(args: argparse.Namespace) -> Path:
     return train(steps=args.steps, out=args.out, threads=args.threads, seed=args.seed,
                  batch_size=args.batch_size, lr=args.lr, kl_weight=args.kl_weight,
                  pool_size=args.pool_size, checkpoint_dir=args.checkpoint_dir,
-                 resume=args.resume, log_every=args.log_every)
+                 resume=args.resume, stop_at=args.stop_at, log_every=args.log_every)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -26,6 +27,23 @@ _SIZE = 64
 _ITERS = 6
 #: Iterations of Chambolle's algorithm inside the widget's TV denoiser.
 _TV_ITERS = 40
+
+
+@contextmanager
+def _one_torch_thread(active: bool = True):
+    """Run the learned denoiser on one thread: on a 64 × 64 image a second thread saves
+    little on an idle machine and costs many times over on a busy one."""
+    if not active:
+        yield
+        return
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _fast_tv(x, sigma):
@@ -120,7 +138,7 @@ class PnPDemo(Demo):
         if clamped:  # keep the network inside its training range
             lam = DPIR_LAM * (_LEARNED_MAX / sigma_d) ** 2
             sigma_d = _LEARNED_MAX
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _one_torch_thread(denoiser == "learned"):
             warnings.simplefilter("ignore")
             fn = _fast_tv if denoiser == "tv" else denoiser
             x_hat, hist = pnp_hqs(problem.A, problem.y, fn, sigma_n=sigma_n,
