@@ -127,8 +127,16 @@ def _generative_table(quick):
 
 
 def run(quick: bool = False) -> list[dict]:
-    """The three tables; ``quick`` uses one image, fewer iterations and fewer m."""
+    """The three tables; ``quick`` uses one image, fewer iterations and fewer m.
+
+    torch runs on one thread: for these image sizes a second thread gains little on an
+    idle machine and costs many times over on a busy one (the notes say how many were used).
+    """
+    import torch
+
     from course_utils.weights import registry
+
+    torch.set_num_threads(1)
 
     have_learned = "denoiser" in registry()
     denoisers = ("tv", "bm3d", "learned") if have_learned else ("tv", "bm3d")
