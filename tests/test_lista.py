@@ -297,3 +297,33 @@ def test_weights_names_and_missing_weights():
         lista_weights_name(0)
     with pytest.raises(ValueError, match="Unknown name"):
         load_lista(3)  # no 3-layer network is shipped
+
+
+# -- training commands -----------------------------------------------------------------------------
+
+def test_lista_training_command_is_seeded(tmp_path):
+    from course_utils.train.lista import train
+
+    kwargs = dict(layers=(2,), samples=40, iterations=3, batch_size=8, verbose=False)
+    first = train(out_dir=tmp_path / "a", **kwargs)[0]
+    second = train(out_dir=tmp_path / "b", **kwargs)[0]
+    assert first.name == "lista_t2.pt"
+    a = torch.load(first, weights_only=True)
+    b = torch.load(second, weights_only=True)
+    assert set(a) == {"W_e", "S", "theta"}
+    for key in a:
+        assert torch.equal(a[key], b[key])  # same seed, same weights
+    assert "lista_t2" not in weights.registry()  # an explicit out_dir registers nothing
+
+
+def test_gdnet_training_step_is_seeded():
+    from course_utils.train.gdnet import train_gdnet
+
+    rng = np.random.default_rng(0)
+    natural = [rng.random((40, 40)).astype(np.float32) for _ in range(3)]
+    nets = [train_gdnet(2, natural, [], iterations=2, batch_size=2, patch_size=16, lr=1e-3,
+                        seed=0, verbose=False) for _ in range(2)]
+    for (key, a), b in zip(nets[0].state_dict().items(), nets[1].state_dict().values()):
+        assert torch.equal(a, b), key
+    # training moved the steps away from their start 1/‖A‖²
+    assert not torch.allclose(nets[0].tau, torch.ones(2))

@@ -25,15 +25,16 @@ def blurred_batch(x: np.ndarray, A, sigma: float, rng: np.random.Generator) -> n
 
 
 def train_gdnet(num_steps: int, natural, phantoms, *, iterations: int, batch_size: int,
-                patch_size: int, lr: float, seed: int, log_every: int = 100,
-                verbose: bool = True):
+                patch_size: int, lr: float, seed: int, channels: int | None = None,
+                depth: int | None = None, log_every: int = 100, verbose: bool = True):
     r"""Train one :class:`~course_utils.nets.unrolled.GradientDescentNet`; return it.
 
     Each iteration draws ``batch_size`` clean patches (random crops, rotations and flips
     of the training images of :mod:`course_utils.train.denoiser`), blurs them with the
     operator of :data:`~course_utils.nets.unrolled.GDNET_SETTINGS`, adds noise and takes
     one Adam step on :math:`\|x_K - x\|^2` (cosine learning-rate decay). The batches of
-    iteration ``i`` depend only on ``(seed, i)``.
+    iteration ``i`` depend only on ``(seed, i)``. ``channels`` and ``depth`` of the CNN
+    default to :data:`~course_utils.nets.unrolled.GDNET_SETTINGS`.
     """
     import torch
 
@@ -43,7 +44,8 @@ def train_gdnet(num_steps: int, natural, phantoms, *, iterations: int, batch_siz
     s = GDNET_SETTINGS
     torch.manual_seed(seed)
     A = make_deblurring_operator((patch_size, patch_size))
-    net = GradientDescentNet(A, num_steps, channels=s["channels"], depth=s["depth"])
+    net = GradientDescentNet(A, num_steps, channels=channels or s["channels"],
+                             depth=depth or s["depth"])
     optimiser = torch.optim.Adam(net.parameters(), lr=lr)
     log = print if verbose else (lambda *a, **k: None)
     t0, loss_avg = time.perf_counter(), None
@@ -89,6 +91,7 @@ def train(*, num_steps=DEFAULTS["num_steps"], out_dir=None,
           iterations: int = DEFAULTS["iterations"], batch_size: int = DEFAULTS["batch_size"],
           patch_size: int = DEFAULTS["patch_size"], lr: float = DEFAULTS["lr"],
           seed: int = DEFAULTS["seed"], threads: int = DEFAULTS["threads"],
+          channels: int | None = None, depth: int | None = None,
           log_every: int = DEFAULTS["log_every"], verbose: bool = True) -> list[Path]:
     """Train a network for every ``K`` in ``num_steps`` and save each ``state_dict``.
 
@@ -103,6 +106,8 @@ def train(*, num_steps=DEFAULTS["num_steps"], out_dir=None,
         Optimisation settings (see :func:`train_gdnet`).
     threads : int
         ``torch.set_num_threads``.
+    channels, depth : int, optional
+        Size of the regulariser CNN (default :data:`~course_utils.nets.unrolled.GDNET_SETTINGS`).
 
     Returns
     -------
@@ -122,6 +127,8 @@ def train(*, num_steps=DEFAULTS["num_steps"], out_dir=None,
     patch_size = check_int(patch_size, "patch_size", low=16)
     lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
     seed = check_int(seed, "seed", low=0)
+    channels = check_int(channels or GDNET_SETTINGS["channels"], "channels", low=1)
+    depth = check_int(depth or GDNET_SETTINGS["depth"], "depth", low=2)
     torch.set_num_threads(check_int(threads, "threads", low=1))
     register = out_dir is None
     out_dir = weights.WEIGHTS_DIR if out_dir is None else Path(out_dir)
@@ -133,8 +140,8 @@ def train(*, num_steps=DEFAULTS["num_steps"], out_dir=None,
     for k in steps_list:
         t0 = time.perf_counter()
         net = train_gdnet(k, natural, phantoms, iterations=iterations, batch_size=batch_size,
-                          patch_size=patch_size, lr=lr, seed=seed, log_every=log_every,
-                          verbose=verbose)
+                          patch_size=patch_size, lr=lr, seed=seed, channels=channels,
+                          depth=depth, log_every=log_every, verbose=verbose)
         elapsed = time.perf_counter() - t0
         scores = evaluate(net, test_images, seed=seed)
         name = gdnet_weights_name(k)
@@ -169,6 +176,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
+    parser.add_argument("--channels", type=int, default=None,
+                        help="channels of the regulariser CNN (default 16)")
+    parser.add_argument("--depth", type=int, default=None,
+                        help="3x3 convolutions in the regulariser CNN (default 3)")
     parser.add_argument("--log-every", type=int, default=DEFAULTS["log_every"])
 
 
@@ -176,4 +187,5 @@ def main(args: argparse.Namespace) -> list[Path]:
     """Run :func:`train` with parsed command-line options."""
     return train(num_steps=args.num_steps, out_dir=args.out_dir, iterations=args.iterations,
                  batch_size=args.batch_size, patch_size=args.patch_size, lr=args.lr,
-                 seed=args.seed, threads=args.threads, log_every=args.log_every)
+                 seed=args.seed, threads=args.threads, channels=args.channels,
+                 depth=args.depth, log_every=args.log_every)
