@@ -180,8 +180,7 @@ class PnPDemo(Demo):
         numbers = {"psnr_observation": round(float(p_obs), 2),
                    "psnr": round(float(p_hat), 2),
                    "ssim": round(float(ssim(self.x, x_hat)), 3),
-                   "sigma_denoiser": float(state["sigma_d"]),
-                   "seconds": round(float(hist["seconds"][-1]), 3)}
+                   "sigma_denoiser": float(state["sigma_d"])}
         if messages:
             numbers["message"] = " ".join(messages)
         return numbers
@@ -206,8 +205,8 @@ def pnp_widget(*, image: str = "camera", num_iters: int = _ITERS, seed: int = 0)
         Controls, status line and figure.
     update : callable
         ``update(sigma_n=..., beta=..., denoiser=..., task=...) -> dict`` with
-        ``psnr_observation``, ``psnr``, ``ssim``, ``sigma_denoiser`` and ``seconds`` (and
-        a ``message`` for degenerate settings).
+        ``psnr_observation``, ``psnr``, ``ssim`` and ``sigma_denoiser`` (and a
+        ``message`` for degenerate settings); the widget's status line shows the time.
 
     Notes
     -----
