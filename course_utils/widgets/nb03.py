@@ -99,7 +99,22 @@ class PnPDemo(Demo):
         self.num_iters = check_int(num_iters, "num_iters", low=1, high=50)
         self.seed = check_int(seed, "seed", low=0)
         self._tasks = {}
+        self._warm_up_learned()
         super().__init__()
+
+    @staticmethod
+    def _warm_up_learned():
+        """Load the learned denoiser and run it once now, so that the first update that
+        uses it is as quick as the others (loading and the first pass take seconds)."""
+        from ..weights import registry
+
+        if "denoiser" not in registry():
+            return  # choosing "learned" will then show the missing-weights message
+        from ..denoisers import denoise
+
+        with warnings.catch_warnings(), _one_torch_thread():
+            warnings.simplefilter("ignore")
+            denoise(np.zeros((_SIZE, _SIZE)), 0.05, method="learned")
 
     def _task(self, name, sigma_n):
         key = (name, sigma_n)
