@@ -445,10 +445,10 @@ def cs_wavelet(y, mask, lam: float | None = None, *, num_iters: int = 60,
             x_new = v
         elif cycle_spin:
             s = (int(rng.integers(span)), int(rng.integers(span)))
-            x_new = np.roll(prior._prox(np.roll(v, s, axis=(0, 1)), 1.0),
+            x_new = np.roll(prior.prox(np.roll(v, s, axis=(0, 1)), 1.0),
                             (-s[0], -s[1]), axis=(0, 1))
         else:
-            x_new = prior._prox(v, 1.0)
+            x_new = prior.prox(v, 1.0)
         t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
         z = x_new + ((t - 1.0) / t_new) * (x_new - x)
         x, t = x_new, t_new
@@ -696,7 +696,7 @@ def cs_nufft(y, op, method: str = "cs_tv", lam: float | None = None, *,
             x_new = v
         elif method == "cs_wavelet":
             s = (int(rng.integers(span)), int(rng.integers(span)))
-            x_new = np.roll(prior._prox(np.roll(v, s, axis=(0, 1)), tau),
+            x_new = np.roll(prior.prox(np.roll(v, s, axis=(0, 1)), tau),
                             (-s[0], -s[1]), axis=(0, 1))
         else:
             res = prior.prox_with_dual(v, tau, p0=p)
@@ -756,6 +756,12 @@ def learned_reconstruct(y, mask, name: str) -> np.ndarray:
     Returns
     -------
     x_hat : ndarray of shape (M, N), complex128
+
+    Notes
+    -----
+    Runs on the CPU with one torch thread (restored afterwards): for a single small image
+    that is faster than several threads, and a fixed thread count keeps the floating-point
+    summation order, hence the result, the same from run to run.
     """
     check_choice(name, "name", LEARNED_METHODS)
     mask = _check_mask(mask, "mask")
@@ -767,10 +773,15 @@ def learned_reconstruct(y, mask, name: str) -> np.ndarray:
                          f"{name!r} network, got {y.shape}")
     import torch
 
-    with torch.no_grad():
-        yt = torch.from_numpy(y.astype(np.complex64))[None]
-        mt = torch.from_numpy(mask.astype(np.float32))
-        out = model(yt, mt)[0].numpy()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)          # one image: threads cost more than they gain
+    try:
+        with torch.no_grad():
+            yt = torch.from_numpy(y.astype(np.complex64))[None]
+            mt = torch.from_numpy(mask.astype(np.float32))
+            out = model(yt, mt)[0].numpy()
+    finally:
+        torch.set_num_threads(threads)
     return out.astype(np.complex128)
 
 

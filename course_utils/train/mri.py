@@ -185,7 +185,7 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
     y_mon = fft2c_t(x_mon) * m_mon
     zf_mse = (ifft2c_t(y_mon).abs() - x_mon.abs()).pow(2).mean().item()
     log(f"monitor batch: zero-filled PSNR {10 * math.log10(1 / zf_mse):.2f} dB", flush=True)
-    t0, loss_avg = time.perf_counter(), None
+    t0, cpu0, loss_avg = time.perf_counter(), time.process_time(), None
     model.train()
     for step in range(start, steps):
         rng = np.random.default_rng([seed, step])
@@ -212,7 +212,7 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
         if done % checkpoint_every == 0 or done == steps:
             torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
                         "step": done}, ckpt_path)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     state = {k: v.detach().to(torch.float32).contiguous() for k, v in model.state_dict().items()}
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, out)
@@ -220,9 +220,11 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
         arch = {k: (list(v) if isinstance(v, tuple) else v) for k, v in MRI_ARCH[name].items()}
         weights.register(key, out.name, f"python -m course_utils.train mri-{name}", arch=arch,
                          steps=steps, seed=seed, batch_size=batch_size, size=size,
-                         threads=threads, train_seconds=round(elapsed))
+                         threads=threads, train_seconds=round(elapsed),
+                         train_cpu_seconds=round(cpu))
     log(f"saved {out} ({out.stat().st_size / 1e6:.2f} MB, SHA-256 "
-        f"{weights.sha256_file(out)}) after {elapsed:.0f} s", flush=True)
+        f"{weights.sha256_file(out)}) after {elapsed:.0f} s ({cpu:.0f} s of CPU)",
+        flush=True)
     return out
 
 

@@ -51,7 +51,8 @@ def _max_center(pattern: str, acceleration: float, shape) -> float | None:
 
 
 class UndersamplingDemo(Demo):
-    """Mask, point-spread function, zero-filled and CS reconstruction of one pattern.
+    """Mask, point-spread function (image and phase-encode profile), zero-filled and CS
+    reconstruction of one pattern.
 
     Parameters
     ----------
@@ -78,7 +79,7 @@ class UndersamplingDemo(Demo):
     """
 
     kind = "iterative"
-    figsize = (12, 3.5)
+    figsize = (14, 3.4)
     controls = _CONTROLS
 
     def __init__(self, image: str = "mri_slice", size: int = 96, num_iters: int = 40,
@@ -117,20 +118,29 @@ class UndersamplingDemo(Demo):
 
     # -- Demo interface ----------------------------------------------------------------
     def setup_figure(self, fig):
-        axes = fig.subplots(1, 4)
+        axes = fig.subplots(1, 5, width_ratios=[1, 1, 0.9, 1, 1])
         self.axes = axes
         zeros = np.zeros(self.shape)
+        M = self.shape[0]
+        self.line_profile, = axes[2].plot(np.arange(M) - M // 2, np.zeros(M),
+                                          color="tab:purple", lw=1)
+        axes[2].set_ylim(-45, 3)
+        axes[2].set_xlim(-(M // 2), M - M // 2 - 1)
+        axes[2].set_xlabel("row offset (phase encode)", fontsize=8)
+        axes[2].set_title("PSF along $k_y$ (dB)", fontsize=9)
+        axes[2].tick_params(labelsize=7)
         self.im_mask = axes[0].imshow(zeros, cmap="gray", vmin=0, vmax=1,
                                       interpolation="nearest")
         self.im_psf = axes[1].imshow(zeros, cmap="magma", vmin=-40, vmax=0,
                                      interpolation="nearest")
-        self.im_zf = axes[2].imshow(zeros, cmap="gray", vmin=0, vmax=1,
+        self.im_zf = axes[3].imshow(zeros, cmap="gray", vmin=0, vmax=1,
                                     interpolation="nearest")
-        self.im_cs = axes[3].imshow(zeros, cmap="gray", vmin=0, vmax=1,
+        self.im_cs = axes[4].imshow(zeros, cmap="gray", vmin=0, vmax=1,
                                     interpolation="nearest")
-        self.titles = [ax.set_title("", fontsize=9) for ax in axes]
-        self.labels = [ax.set_xlabel("", fontsize=8) for ax in axes]
-        for ax in axes:
+        images = [axes[0], axes[1], axes[3], axes[4]]
+        self.titles = [ax.set_title("", fontsize=9) for ax in images]
+        self.labels = [ax.set_xlabel("", fontsize=8) for ax in images]
+        for ax in images:
             ax.set_xticks([])
             ax.set_yticks([])
         axes[0].set_ylabel("phase encode $k_y$ (rows)", fontsize=8)
@@ -159,6 +169,7 @@ class UndersamplingDemo(Demo):
         self.im_mask.set_data(geo["mask"].astype(float))
         psf_db = 20 * np.log10(np.maximum(np.abs(geo["psf"]), 1e-5))
         self.im_psf.set_data(psf_db)
+        self.line_profile.set_ydata(psf_db[:, self.shape[1] // 2])
         zf, xcs = np.abs(state["x_zf"]), np.abs(state["x_cs"])
         self.im_zf.set_data(np.clip(zf, 0, 1))
         self.im_cs.set_data(np.clip(xcs, 0, 1))
@@ -169,7 +180,7 @@ class UndersamplingDemo(Demo):
         self.labels[0].set_text(f"{geo['samples']} samples, grid fraction {fraction:.2f}")
         self.titles[1].set_text("PSF |·| (dB)")
         self.labels[1].set_text(f"side lobe / peak {geo['incoherence']:.2f}")
-        self.titles[2].set_text(f"{zf_name}: {ARTEFACTS[pattern]}")
+        self.titles[2].set_text(f"{zf_name}:\n{ARTEFACTS[pattern]}")
         self.labels[2].set_text(f"PSNR {q_zf['psnr']:.2f} dB · SSIM {q_zf['ssim']:.3f}")
         self.titles[3].set_text(f"CS {_CS_LABELS[state['cs']]} ({state['iters']} it.)")
         self.labels[3].set_text(f"PSNR {q_cs['psnr']:.2f} dB · SSIM {q_cs['ssim']:.3f}")
