@@ -15,7 +15,7 @@ NAME = "nb07_undersampling"
 @pytest.fixture(scope="module")
 def demo():
     """A small widget (48 × 48, few iterations) so the sweep is quick."""
-    widget, update = undersampling_widget(size=48, num_iters=10, nufft_iters=3)
+    widget, update = undersampling_widget(size=48, tv_iters=10, wavelet_iters=10, nufft_iters=3)
     return widget, update
 
 
@@ -75,7 +75,7 @@ def test_figure_updates(demo):
 
 
 def test_bad_settings():
-    widget, update = undersampling_widget(size=32, num_iters=2, nufft_iters=1)
+    widget, update = undersampling_widget(size=32, tv_iters=2, wavelet_iters=2, nufft_iters=1)
     with pytest.raises(ValueError, match="acceleration must be one of"):
         update(acceleration=0.5)
     with pytest.raises(ValueError, match="pattern must be one of"):

@@ -60,8 +60,9 @@ class UndersamplingDemo(Demo):
         Test image (complex, smooth phase; :func:`course_utils.mri_recon.test_image`).
     size : int
         Image side (a multiple of 8; 96 keeps every update interactive).
-    num_iters : int
-        CS iterations for Cartesian masks.
+    tv_iters, wavelet_iters : int
+        CS iterations for Cartesian masks (TV converges in about 20, cycle-spun wavelets
+        need more).
     nufft_iters : int
         CS iterations for radial and spiral (each costs two NUFFTs).
     seed : int
@@ -82,13 +83,15 @@ class UndersamplingDemo(Demo):
     figsize = (14, 3.4)
     controls = _CONTROLS
 
-    def __init__(self, image: str = "mri_slice", size: int = 96, num_iters: int = 40,
-                 nufft_iters: int = 12, seed: int = 0):
+    def __init__(self, image: str = "mri_slice", size: int = 96, tv_iters: int = 25,
+                 wavelet_iters: int = 40, nufft_iters: int = 12, seed: int = 0):
         check_choice(image, "image", HELDOUT_IMAGES)
         size = check_int(size, "size", low=16, high=512)
         if size % 8:
             raise ValueError(f"size must be a multiple of 8, got {size}")
-        self.num_iters = check_int(num_iters, "num_iters", low=1, high=1000)
+        self.iters = {"cs_tv": check_int(tv_iters, "tv_iters", low=1, high=1000),
+                      "cs_wavelet": check_int(wavelet_iters, "wavelet_iters", low=1,
+                                              high=1000)}
         self.nufft_iters = check_int(nufft_iters, "nufft_iters", low=1, high=1000)
         self.seed = check_int(seed, "seed", low=0)
         self.shape = (size, size)
@@ -158,7 +161,7 @@ class UndersamplingDemo(Demo):
         y = acquire(self.x, acq, sigma, seed=self.seed)
         x_zf = reconstruct(y, acq, "zero_filled")
         lam = default_lam(cs, sigma)
-        iters = self.num_iters if pattern in CARTESIAN_PATTERNS else self.nufft_iters
+        iters = self.iters[cs] if pattern in CARTESIAN_PATTERNS else self.nufft_iters
         x_cs = reconstruct(y, acq, cs, lam=lam, num_iters=iters)
         return {"pattern": pattern, "acceleration": acceleration, "cf": center_fraction,
                 "sigma": sigma, "cs": cs, "geo": geo, "x_zf": x_zf, "x_cs": x_cs,
@@ -207,8 +210,8 @@ class UndersamplingDemo(Demo):
 
 
 @register_widget("nb07_undersampling", kind="iterative", controls=_CONTROLS, combos=_COMBOS)
-def undersampling_widget(*, image: str = "mri_slice", size: int = 96, num_iters: int = 40,
-                         nufft_iters: int = 12, seed: int = 0):
+def undersampling_widget(*, image: str = "mri_slice", size: int = 96, tv_iters: int = 25,
+                         wavelet_iters: int = 40, nufft_iters: int = 12, seed: int = 0):
     """Pattern × acceleration × centre fraction × noise: mask, PSF, zero-filled and CS.
 
     Parameters
@@ -217,7 +220,7 @@ def undersampling_widget(*, image: str = "mri_slice", size: int = 96, num_iters:
         Complex test image.
     size : int
         Image side (multiple of 8).
-    num_iters : int
+    tv_iters, wavelet_iters : int
         CS iterations (Cartesian masks).
     nufft_iters : int
         CS iterations (radial, spiral).
@@ -233,5 +236,6 @@ def undersampling_widget(*, image: str = "mri_slice", size: int = 96, num_iters:
         returns ``psnr_zero_filled``, ``psnr_cs``, the SSIMs, the PSF ``incoherence``,
         ``samples`` and ``lam`` (and a ``message`` for special settings).
     """
-    return build(UndersamplingDemo(image=image, size=size, num_iters=num_iters,
-                                   nufft_iters=nufft_iters, seed=seed))
+    return build(UndersamplingDemo(image=image, size=size, tv_iters=tv_iters,
+                                   wavelet_iters=wavelet_iters, nufft_iters=nufft_iters,
+                                   seed=seed))
