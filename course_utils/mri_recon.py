@@ -936,7 +936,8 @@ def pattern_gallery(x, acceleration: float = 4.0, center_fraction: float | None 
     -------
     dict
         ``{pattern: {"mask", "trajectory", "psf", "x_zf", "error", "artefact",
-        "incoherence", "psnr", "ssim"}}`` (``error = |x_zf| − |x|``) in the order of :data:`course_utils.mri.PATTERNS`.
+        "incoherence", "psnr", "ssim"}}`` (``error = |x_zf| − |x|``) in the order of
+        :data:`course_utils.mri.PATTERNS`.
         ``trajectory`` is ``None`` for Cartesian patterns; for radial and spiral ``mask``
         is the trajectory rasterised to the grid, ``psf`` and ``x_zf`` use the NUFFT with
         Pipe–Menon density compensation.
