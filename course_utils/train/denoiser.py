@@ -27,9 +27,11 @@ HELDOUT_IMAGES: tuple[str, ...] = ("camera", "coins", "moon", "chelsea")
 SIGMA_MAX: float = 55 / 255
 
 DEFAULTS: dict = {
-    "steps": 7000, "batch_size": 16, "patch_size": 64, "lr": 5e-4, "seed": 0,
+    "steps": 9000, "batch_size": 16, "patch_size": 64, "lr": 5e-4, "seed": 0,
     "threads": 2, "scales": (1.0, 0.75, 0.5), "num_phantoms": 24, "phantom_fraction": 0.1,
     "warmup": 200, "checkpoint_every": 250, "log_every": 50,
+    # The last 2/9 of the steps restart at lr / 5 with the sigma-weighted loss.
+    "finetune_fraction": 2 / 9, "finetune_lr_factor": 0.2, "sigma_floor": 5 / 255,
 }
 _NAME = "denoiser"
 _COMMAND = "python -m course_utils.train denoiser"
@@ -151,6 +153,19 @@ def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
     return lr * warm * 0.5 * (1.0 + math.cos(math.pi * step / steps))
 
 
+def _schedule(step: int, steps: int, lr: float) -> tuple[float, bool]:
+    """Learning rate at ``step`` and whether the sigma-weighted loss is used.
+
+    Phase 1 (the first ``steps - round(steps * finetune_fraction)`` steps): warm-up and
+    cosine decay from ``lr``. Phase 2: a restart at ``lr * finetune_lr_factor``, decaying
+    to zero again.
+    """
+    main = steps - round(steps * DEFAULTS["finetune_fraction"])
+    if step < main:
+        return _lr_at(step, main, lr, DEFAULTS["warmup"]), False
+    return _lr_at(step - main, steps - main, lr * DEFAULTS["finetune_lr_factor"], 0), True
+
+
 def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["threads"],
           seed: int = DEFAULTS["seed"], batch_size: int = DEFAULTS["batch_size"],
           patch_size: int = DEFAULTS["patch_size"], lr: float = DEFAULTS["lr"],
@@ -159,8 +174,12 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
           log_every: int = DEFAULTS["log_every"], verbose: bool = True) -> Path:
     r"""Train the denoiser and save its ``state_dict``; return the path written.
 
-    Each step draws ``batch_size`` noisy patches ``y = x + sigma n`` and minimises the L1
-    loss :math:`\| R_\theta(y, \sigma) - x \|_1` with Adam (linear warm-up, cosine decay).
+    Each step draws ``batch_size`` noisy patches ``y = x + sigma n`` and minimises with
+    Adam the mean absolute error :math:`\| R_\theta(y, \sigma) - x \|_1` (phase 1:
+    linear warm-up and cosine decay), then, for the last 2/9 of the steps, the
+    sigma-weighted error :math:`\| R_\theta(y, \sigma) - x \|_1 / (\sigma + \sigma_0)`,
+    :math:`\sigma_0 = 5/255`, which puts more weight on the low noise levels (phase 2:
+    restart at ``lr / 5``, cosine decay). See :func:`_schedule`.
     The batch of step ``k`` depends only on ``(seed, k)``, so a run resumed from a
     checkpoint sees the same data as an uninterrupted one.
 
@@ -206,28 +225,35 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     log(f"training pool: {len(natural)} natural images, {len(phantoms)} phantoms", flush=True)
     model = build_denoiser()
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    start = 0
+    start, elapsed_before, cpu_before = 0, 0.0, 0.0
     if resume and ckpt_path.is_file():
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         model.load_state_dict(ckpt["model"])
         optimiser.load_state_dict(ckpt["optimiser"])
         start = int(ckpt["step"])
+        elapsed_before = float(ckpt.get("elapsed", 0.0))
+        cpu_before = float(ckpt.get("cpu_seconds", 0.0))
         log(f"resumed from {ckpt_path} at step {start}", flush=True)
 
     x_mon, _, n_mon = sample_batch(natural, phantoms, np.random.default_rng([seed, 1 << 30]),
                                    16, patch_size, phantom_fraction=0.0)
     x_mon, n_mon = torch.from_numpy(x_mon), torch.from_numpy(n_mon)
     sigma_mon = 25 / 255
-    t0, loss_avg = time.perf_counter(), None
+    t0, cpu0, loss_avg = time.perf_counter(), time.process_time(), None
     model.train()
     for step in range(start, steps):
         rng = np.random.default_rng([seed, step])
         x, sigma, noise = sample_batch(natural, phantoms, rng, batch_size, patch_size)
         x, sigma = torch.from_numpy(x), torch.from_numpy(sigma)
         y = x + sigma.view(-1, 1, 1, 1) * torch.from_numpy(noise)
+        step_lr, weighted = _schedule(step, steps, lr)
         for group in optimiser.param_groups:
-            group["lr"] = _lr_at(step, steps, lr, DEFAULTS["warmup"])
-        loss = (model(y, sigma) - x).abs().mean()
+            group["lr"] = step_lr
+        error = (model(y, sigma) - x).abs().mean(dim=(1, 2, 3))
+        if weighted:  # scaled so that a patch with sigma = 25/255 keeps weight 1
+            floor = DEFAULTS["sigma_floor"]
+            error = error * (25 / 255 + floor) / (sigma + floor)
+        loss = error.mean()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -245,8 +271,10 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
                 f"{time.perf_counter() - t0:.0f} s", flush=True)
         if done % checkpoint_every == 0 or done == steps:
             torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                        "step": done}, ckpt_path)
-    elapsed = time.perf_counter() - t0
+                        "step": done, "elapsed": elapsed_before + time.perf_counter() - t0,
+                        "cpu_seconds": cpu_before + time.process_time() - cpu0}, ckpt_path)
+    elapsed = elapsed_before + time.perf_counter() - t0
+    cpu_seconds = cpu_before + time.process_time() - cpu0
     state = {k: v.detach().to(torch.float32).contiguous() for k, v in model.state_dict().items()}
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, out)
@@ -254,9 +282,11 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
         weights.register(_NAME, out.name, _COMMAND,
                          arch={k: list(v) for k, v in DENOISER_ARCH.items()},
                          steps=steps, seed=seed, batch_size=batch_size, patch_size=patch_size,
-                         threads=threads, train_seconds=round(elapsed))
+                         threads=threads, train_seconds=round(elapsed),
+                         train_cpu_seconds=round(cpu_seconds))
     log(f"saved {out} ({out.stat().st_size / 1e6:.2f} MB, SHA-256 "
-        f"{weights.sha256_file(out)}) after {elapsed:.0f} s", flush=True)
+        f"{weights.sha256_file(out)}) after {elapsed:.0f} s ({cpu_seconds:.0f} CPU s)",
+        flush=True)
     return out
 
 
