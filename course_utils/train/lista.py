@@ -101,7 +101,7 @@ def train(*, layers=DEFAULTS["layers"], out_dir=None, samples: int = DEFAULTS["s
           iterations: int = DEFAULTS["iterations"], batch_size: int = DEFAULTS["batch_size"],
           lr: float = DEFAULTS["lr"], seed: int = DEFAULTS["seed"],
           threads: int = DEFAULTS["threads"], per_atom: bool = DEFAULTS["per_atom"],
-          verbose: bool = True) -> list[Path]:
+          validation_samples: int = 500, verbose: bool = True) -> list[Path]:
     """Train a LISTA for every ``T`` in ``layers`` and save each ``state_dict``.
 
     Parameters
@@ -117,6 +117,8 @@ def train(*, layers=DEFAULTS["layers"], out_dir=None, samples: int = DEFAULTS["s
         See :func:`train_lista`.
     threads : int
         ``torch.set_num_threads`` (small products: one thread is fastest).
+    validation_samples : int
+        Signals of the validation split whose error is logged and registered.
 
     Returns
     -------
@@ -143,9 +145,10 @@ def train(*, layers=DEFAULTS["layers"], out_dir=None, samples: int = DEFAULTS["s
     log = print if verbose else (lambda *a, **k: None)
     t0 = time.perf_counter()
     y, z_star = training_data("train", samples)
-    validation = training_data("validation", 500)
-    log(f"LASSO targets of {samples} + 500 signals in {time.perf_counter() - t0:.0f} s",
-        flush=True)
+    validation_samples = check_int(validation_samples, "validation_samples", low=1)
+    validation = training_data("validation", validation_samples)
+    log(f"LASSO targets of {samples} + {validation_samples} signals in "
+        f"{time.perf_counter() - t0:.0f} s", flush=True)
     written = []
     for num_layers in layers:
         t0 = time.perf_counter()

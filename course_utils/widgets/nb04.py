@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 from .._validate import check_int
 from ..unrolled import (LISTA_SETTINGS, fista_sparse_coding, ista_sparse_coding, lista_layer,
@@ -124,7 +125,12 @@ class ListaDemo(Demo):
         self.mark_ista, = ax_err.plot([16], [0], "o", color="tab:blue")
         self.mark_fista, = ax_err.plot([16], [0], "o", color="tab:orange")
         ax_err.set_xlim(1, ITERATIONS[-1])
-        ax_err.set_ylim(-40, 3)
+        # plain labels at the slider's values: log-axis minor labels (mathtext) would
+        # dominate the redraw time
+        ax_err.xaxis.set_major_locator(FixedLocator(ITERATIONS))
+        ax_err.xaxis.set_major_formatter(FixedFormatter([str(k) for k in ITERATIONS]))
+        ax_err.xaxis.set_minor_locator(NullLocator())
+        ax_err.set_ylim(-30, 3)
         ax_err.set_xlabel("iterations k  /  layers T")
         ax_err.set_ylabel("NMSE to the true codes (dB)")
         ax_err.set_title("error vs cost (same cost per layer and per iteration)")
