@@ -1,4 +1,4 @@
-"""Plug-and-play reconstruction: closed-form data steps, denoisers as priors, HQS, ADMM, deep PGD."""
+"""Plug-and-play: closed-form data steps, denoisers as priors, HQS, ADMM, deep prox-gradient."""
 from __future__ import annotations
 
 import time
@@ -204,7 +204,9 @@ def make_data_step(A, y, *, cg_iters: int = 30) -> DataStep:
     -----
     Where ``AAᵀ`` is easy to invert, the Woodbury identity gives
 
-    .. math:: (A^TA + \\beta I)^{-1} = \\tfrac{1}{\\beta}\\left(I - A^T (AA^T + \\beta I)^{-1} A\\right).
+    .. math::
+        (A^TA + \\beta I)^{-1}
+        = \\tfrac{1}{\\beta}\\left(I - A^T (AA^T + \\beta I)^{-1} A\\right).
 
     For block-average or decimation downsampling ``AAᵀ = cI`` (``c = 1/s²`` or 1). For
     ``A = S H`` (circular blur ``H``, then keeping one pixel in ``s × s``) ``AAᵀ`` is a

@@ -226,7 +226,8 @@ def pnp_widget(*, image: str = "camera", num_iters: int = _ITERS, seed: int = 0)
     Notes
     -----
     The TV denoiser uses the weight of ``denoise(x, sigma, "tv")`` but stops Chambolle's
-    algorithm after 40 iterations, to keep an update interactive. BM3D is not offered: one BM3D call takes about a second on a 64 × 64 image, beyond
-    the 300 ms budget of an iterative widget. The notebook shows PnP-BM3D separately.
+    algorithm after 40 iterations, to keep an update interactive. BM3D is not offered:
+    one BM3D call takes about a second on a 64 × 64 image, beyond the 300 ms budget of an
+    iterative widget. The notebook shows PnP-BM3D separately.
     """
     return build(PnPDemo(image=image, num_iters=num_iters, seed=seed))
