@@ -10,10 +10,12 @@ from .basic import __all__ as _basic_all  # noqa: E402
 from . import ct, mri  # noqa: E402  (registers the CT and MRI operators)
 Radon, CartesianMRI, NonCartesianMRI = ct.Radon, mri.CartesianMRI, mri.NonCartesianMRI
 from . import sparse_coding  # noqa: E402,F401  (registers the dictionary operator)
+from . import sensing  # noqa: E402  (registers the Gaussian sensing operator)
+GaussianSensing = sensing.GaussianSensing
 
 OPERATOR_NAMES: tuple[str, ...] = registered_names()
 
 __all__ = ["LinearOperator", "MatrixOperator", "ComposedOperator", "SumOperator",
            "ScaledOperator", "AdjointOperator", "StackedOperator", "make_operator",
            "register_operator", "OPERATOR_NAMES", *_basic_all,
-           "Radon", "CartesianMRI", "NonCartesianMRI"]
+           "Radon", "CartesianMRI", "NonCartesianMRI", "GaussianSensing"]
