@@ -11,6 +11,7 @@ from course_utils import weights
 from course_utils.nets import build_denoiser
 from course_utils.train import TRAINERS, trainer
 from course_utils.train import denoiser as train_dn
+from course_utils.train._loop import lr_at
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,14 +55,6 @@ def test_sample_batch_shapes_ranges_and_seed():
     assert np.array_equal(x, x2) and np.array_equal(sigma, sigma2) and np.array_equal(noise, noise2)
 
 
-def test_learning_rate_schedule():
-    lr = 1e-3
-    assert train_dn._lr_at(0, 100, lr, 10) == pytest.approx(lr / 10)       # warm-up
-    assert train_dn._lr_at(9, 100, lr, 10) == pytest.approx(lr * 0.5 * (1 + np.cos(np.pi * 0.09)))
-    assert train_dn._lr_at(50, 100, lr, 10) == pytest.approx(lr / 2)       # cosine midpoint
-    assert train_dn._lr_at(99, 100, lr, 10) < 1e-3 * lr                    # decays to ~0
-
-
 def test_two_phase_schedule():
     # 9000 steps: 7000 of phase 1 (plain L1), then 2000 restarted at lr / 5 (weighted loss).
     lr = 5e-4
@@ -72,7 +65,7 @@ def test_two_phase_schedule():
     assert train_dn._schedule(8000, 9000, lr) == (pytest.approx(lr / 10), True)
     # Phase 1 of the 9000-step run is exactly a 7000-step cosine schedule.
     for step in (0, 100, 3500, 6000):
-        assert train_dn._schedule(step, 9000, lr)[0] == train_dn._lr_at(step, 7000, lr, 200)
+        assert train_dn._schedule(step, 9000, lr)[0] == lr_at(step, 7000, lr, 200)
 
 
 def test_unknown_trainer():

@@ -77,8 +77,10 @@ def fit(model, *, steps: int, seed: int, lr: float, batch_fn: Callable[[np.rando
         Trained in place (several networks: wrap them in a ``torch.nn.ModuleDict``).
     steps : int
         Total number of steps (the learning-rate schedule spans them).
-    seed : int
-        Step ``k`` draws its batch with ``numpy.random.default_rng([seed, k])``.
+    seed : int or tuple of int
+        Step ``k`` draws its batch with ``numpy.random.default_rng([seed, k])`` (with a
+        tuple ``(s1, s2)``: ``default_rng([s1, s2, k])``, e.g. one stream per network of
+        a family).
     lr : float
         Peak learning rate.
     batch_fn : callable ``(rng, step) -> batch``
@@ -111,7 +113,8 @@ def fit(model, *, steps: int, seed: int, lr: float, batch_fn: Callable[[np.rando
     from .._validate import check_int, check_scalar
 
     steps = check_int(steps, "steps", low=1)
-    seed = check_int(seed, "seed", low=0)
+    seeds = [check_int(s, "seed", low=0) for s in (seed if isinstance(seed, (tuple, list))
+                                                    else (seed,))]
     lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", low=1)
     log_every = check_int(log_every, "log_every", low=1)
@@ -133,7 +136,7 @@ def fit(model, *, steps: int, seed: int, lr: float, batch_fn: Callable[[np.rando
     t0, cpu0, loss_avg = time.perf_counter(), time.process_time(), None
     model.train()
     for step in range(start, stop_at):
-        batch = batch_fn(np.random.default_rng([seed, step]), step)
+        batch = batch_fn(np.random.default_rng([*seeds, step]), step)
         for group in optimiser.param_groups:
             group["lr"] = schedule(step)
         loss = loss_fn(model, batch)

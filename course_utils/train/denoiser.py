@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from ._loop import fit, lr_at, save_and_register
 
 __all__ = ["TRAIN_IMAGES", "HELDOUT_IMAGES", "CHANNEL_IMAGES", "SIGMA_MAX", "DEFAULTS",
            "load_gray", "heldout_images", "training_pool", "sample_batch", "train",
@@ -147,12 +147,6 @@ def sample_batch(natural, phantoms, rng: np.random.Generator, batch_size: int,
     return x, sigma, noise
 
 
-def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
-    """Linear warm-up then cosine decay to zero."""
-    warm = min(1.0, (step + 1) / max(warmup, 1))
-    return lr * warm * 0.5 * (1.0 + math.cos(math.pi * step / steps))
-
-
 def _schedule(step: int, steps: int, lr: float) -> tuple[float, bool]:
     """Learning rate at ``step`` and whether the sigma-weighted loss is used.
 
@@ -162,8 +156,8 @@ def _schedule(step: int, steps: int, lr: float) -> tuple[float, bool]:
     """
     main = steps - round(steps * DEFAULTS["finetune_fraction"])
     if step < main:
-        return _lr_at(step, main, lr, DEFAULTS["warmup"]), False
-    return _lr_at(step - main, steps - main, lr * DEFAULTS["finetune_lr_factor"], 0), True
+        return lr_at(step, main, lr, DEFAULTS["warmup"]), False
+    return lr_at(step - main, steps - main, lr * DEFAULTS["finetune_lr_factor"], 0), True
 
 
 def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["threads"],
@@ -201,7 +195,6 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
 
     from .._validate import check_int, check_scalar
     from ..nets.denoiser import DENOISER_ARCH, build_denoiser
-    from .. import weights
 
     steps = check_int(steps, "steps", low=1)
     threads = check_int(threads, "threads", low=1)
@@ -211,12 +204,6 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     if patch_size % 8:
         raise ValueError(f"patch_size must be a multiple of 8, got {patch_size}")
     lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
-    register = out is None
-    out = Path(out) if out is not None else weights.WEIGHTS_DIR / f"{_NAME}.pt"
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else (
-        Path(tempfile.gettempdir()) / "course_utils_train" / _NAME)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = ckpt_dir / "checkpoint.pt"
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -224,70 +211,40 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     natural, phantoms = training_pool(seed=seed, min_size=patch_size)
     log(f"training pool: {len(natural)} natural images, {len(phantoms)} phantoms", flush=True)
     model = build_denoiser()
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    start, elapsed_before, cpu_before = 0, 0.0, 0.0
-    if resume and ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        optimiser.load_state_dict(ckpt["optimiser"])
-        start = int(ckpt["step"])
-        elapsed_before = float(ckpt.get("elapsed", 0.0))
-        cpu_before = float(ckpt.get("cpu_seconds", 0.0))
-        log(f"resumed from {ckpt_path} at step {start}", flush=True)
+
+    def batch_fn(rng, step):
+        x, sigma, noise = sample_batch(natural, phantoms, rng, batch_size, patch_size)
+        x, sigma = torch.from_numpy(x), torch.from_numpy(sigma)
+        y = x + sigma.view(-1, 1, 1, 1) * torch.from_numpy(noise)
+        return x, y, sigma, _schedule(step, steps, lr)[1]
+
+    def loss_fn(net, batch):
+        x, y, sigma, weighted = batch
+        error = (net(y, sigma) - x).abs().mean(dim=(1, 2, 3))
+        if weighted:  # scaled so that a patch with sigma = 25/255 keeps weight 1
+            floor = DEFAULTS["sigma_floor"]
+            error = error * (25 / 255 + floor) / (sigma + floor)
+        return error.mean()
 
     x_mon, _, n_mon = sample_batch(natural, phantoms, np.random.default_rng([seed, 1 << 30]),
                                    16, patch_size, phantom_fraction=0.0)
     x_mon, n_mon = torch.from_numpy(x_mon), torch.from_numpy(n_mon)
     sigma_mon = 25 / 255
-    t0, cpu0, loss_avg = time.perf_counter(), time.process_time(), None
-    model.train()
-    for step in range(start, steps):
-        rng = np.random.default_rng([seed, step])
-        x, sigma, noise = sample_batch(natural, phantoms, rng, batch_size, patch_size)
-        x, sigma = torch.from_numpy(x), torch.from_numpy(sigma)
-        y = x + sigma.view(-1, 1, 1, 1) * torch.from_numpy(noise)
-        step_lr, weighted = _schedule(step, steps, lr)
-        for group in optimiser.param_groups:
-            group["lr"] = step_lr
-        error = (model(y, sigma) - x).abs().mean(dim=(1, 2, 3))
-        if weighted:  # scaled so that a patch with sigma = 25/255 keeps weight 1
-            floor = DEFAULTS["sigma_floor"]
-            error = error * (25 / 255 + floor) / (sigma + floor)
-        loss = error.mean()
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
-        done = step + 1
-        if done % log_every == 0 or done == steps:
-            with torch.no_grad():
-                model.eval()
-                mse = ((model(x_mon + sigma_mon * n_mon, sigma_mon) - x_mon) ** 2).mean()
-                model.train()
-            log(f"step {done}/{steps}  loss {loss_avg * 255:.3f}/255  "
-                f"monitor PSNR(sigma=25) {10 * math.log10(1 / mse.item()):.2f} dB  "
-                f"lr {optimiser.param_groups[0]['lr']:.2e}  "
-                f"{time.perf_counter() - t0:.0f} s", flush=True)
-        if done % checkpoint_every == 0 or done == steps:
-            torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                        "step": done, "elapsed": elapsed_before + time.perf_counter() - t0,
-                        "cpu_seconds": cpu_before + time.process_time() - cpu0}, ckpt_path)
-    elapsed = elapsed_before + time.perf_counter() - t0
-    cpu_seconds = cpu_before + time.process_time() - cpu0
-    state = {k: v.detach().to(torch.float32).contiguous() for k, v in model.state_dict().items()}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, out)
-    if register:
-        weights.register(_NAME, out.name, _COMMAND,
-                         arch={k: list(v) for k, v in DENOISER_ARCH.items()},
-                         steps=steps, seed=seed, batch_size=batch_size, patch_size=patch_size,
-                         threads=threads, train_seconds=round(elapsed),
-                         train_cpu_seconds=round(cpu_seconds))
-    log(f"saved {out} ({out.stat().st_size / 1e6:.2f} MB, SHA-256 "
-        f"{weights.sha256_file(out)}) after {elapsed:.0f} s ({cpu_seconds:.0f} CPU s)",
-        flush=True)
-    return out
+
+    def monitor(net):
+        mse = ((net(x_mon + sigma_mon * n_mon, sigma_mon) - x_mon) ** 2).mean()
+        return f"monitor PSNR(sigma=25) {10 * math.log10(1 / mse.item()):.2f} dB"
+
+    result = fit(model, steps=steps, seed=seed, lr=lr, batch_fn=batch_fn, loss_fn=loss_fn,
+                 lr_fn=lambda k: _schedule(k, steps, lr)[0], name=_NAME,
+                 checkpoint_dir=checkpoint_dir, resume=resume,
+                 checkpoint_every=checkpoint_every, log_every=log_every, monitor=monitor,
+                 verbose=verbose)
+    return save_and_register(model, _NAME, out, command=_COMMAND, verbose=verbose,
+                             arch={k: list(v) for k, v in DENOISER_ARCH.items()},
+                             steps=steps, seed=seed, batch_size=batch_size,
+                             patch_size=patch_size, threads=threads,
+                             train_cpu_seconds=round(result.cpu_seconds))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._loop import fit
+
 __all__ = ["DEFAULTS", "blurred_batch", "train_gdnet", "train", "evaluate", "add_arguments",
            "main"]
 
@@ -46,25 +48,19 @@ def train_gdnet(num_steps: int, natural, phantoms, *, iterations: int, batch_siz
     A = make_deblurring_operator((patch_size, patch_size))
     net = GradientDescentNet(A, num_steps, channels=channels or s["channels"],
                              depth=depth or s["depth"])
-    optimiser = torch.optim.Adam(net.parameters(), lr=lr)
-    log = print if verbose else (lambda *a, **k: None)
-    t0, loss_avg = time.perf_counter(), None
-    for it in range(iterations):
-        rng = np.random.default_rng([seed, num_steps, it])
+
+    def batch_fn(rng, step):
         x, _, _ = sample_batch(natural, phantoms, rng, batch_size, patch_size)
-        y = blurred_batch(x, A, s["sigma"], rng)
-        for group in optimiser.param_groups:
-            group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * it / iterations))
-        loss = ((net(torch.from_numpy(y)) - torch.from_numpy(x)) ** 2).mean()
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        optimiser.step()
-        loss_avg = loss.item() if loss_avg is None else 0.95 * loss_avg + 0.05 * loss.item()
-        if (it + 1) % log_every == 0 or it + 1 == iterations:
-            log(f"K={num_steps} iteration {it + 1}/{iterations}  training PSNR "
-                f"{-10 * math.log10(loss_avg):.2f} dB  {time.perf_counter() - t0:.0f} s",
-                flush=True)
+        return torch.from_numpy(blurred_batch(x, A, s["sigma"], rng)), torch.from_numpy(x)
+
+    def loss_fn(model, batch):
+        y, x = batch
+        return ((model(y) - x) ** 2).mean()
+
+    fit(net, steps=iterations, seed=(seed, num_steps), lr=lr, batch_fn=batch_fn,
+        loss_fn=loss_fn, lr_fn=lambda k: lr * 0.5 * (1.0 + math.cos(math.pi * k / iterations)),
+        name=f"gdnet_k{num_steps}", checkpoint_every=iterations, log_every=log_every,
+        verbose=verbose)
     return net.eval()
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from ._loop import checkpoint_dir_for, fit, save_and_register
 
 __all__ = ["PHANTOM_KWARGS", "TRAIN_SEED", "HELDOUT_SEED", "DEFAULTS", "phantom_pool",
            "heldout_phantoms", "train", "add_arguments", "main"]
@@ -62,11 +63,6 @@ def _batch(pool: np.ndarray, rng: np.random.Generator, batch_size: int) -> np.nd
     return x[:, None]
 
 
-def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
-    warm = min(1.0, (step + 1) / max(warmup, 1))
-    return lr * warm * 0.5 * (1.0 + math.cos(math.pi * step / steps))
-
-
 def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["threads"],
           seed: int = DEFAULTS["seed"], batch_size: int = DEFAULTS["batch_size"],
           lr: float = DEFAULTS["lr"], kl_weight: float = DEFAULTS["kl_weight"],
@@ -119,7 +115,6 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     """
     import torch
 
-    from .. import weights
     from .._validate import check_int, check_scalar
     from ..nets.generator import GENERATOR_ARCH, build_encoder, build_generator
 
@@ -131,12 +126,6 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     kl_weight = check_scalar(kl_weight, "kl_weight", low=0.0)
     pool_size = check_int(pool_size, "pool_size", low=1)
     stop_at = steps if stop_at is None else check_int(stop_at, "stop_at", low=1, high=steps)
-    register = out is None
-    out = Path(out) if out is not None else weights.WEIGHTS_DIR / f"{_NAME}.pt"
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else (
-        Path(tempfile.gettempdir()) / "course_utils_train" / _NAME)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = ckpt_dir / "checkpoint.pt"
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -144,68 +133,43 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     t_pool = time.perf_counter()
     pool = phantom_pool(pool_size)
     log(f"{len(pool)} training phantoms in {time.perf_counter() - t_pool:.0f} s", flush=True)
-    decoder, encoder = build_generator(), build_encoder()
-    params = list(decoder.parameters()) + list(encoder.parameters())
-    optimiser = torch.optim.Adam(params, lr=lr)
-    start = 0
-    if resume and ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        decoder.load_state_dict(ckpt["decoder"])
-        encoder.load_state_dict(ckpt["encoder"])
-        optimiser.load_state_dict(ckpt["optimiser"])
-        start = int(ckpt["step"])
-        log(f"resumed from {ckpt_path} at step {start}", flush=True)
+    vae = torch.nn.ModuleDict({"decoder": build_generator(), "encoder": build_encoder()})
+    latent_dim = vae["decoder"].latent_dim
 
-    monitor = torch.from_numpy(heldout_phantoms(64).astype(np.float32))[:, None]
-    t0 = time.perf_counter()
-    rec_avg = kl_avg = None
-    for step in range(start, stop_at):
-        rng = np.random.default_rng([seed, step])
+    def batch_fn(rng, step):
         x = torch.from_numpy(_batch(pool, rng, batch_size))
-        eps = torch.from_numpy(rng.standard_normal((batch_size, decoder.latent_dim),
+        eps = torch.from_numpy(rng.standard_normal((batch_size, latent_dim),
                                                    dtype=np.float32))
-        for group in optimiser.param_groups:
-            group["lr"] = _lr_at(step, steps, lr, DEFAULTS["warmup"])
-        mu, log_var = encoder(x)
+        return x, eps
+
+    def loss_fn(net, batch):
+        x, eps = batch
+        mu, log_var = net["encoder"](x)
         z = mu + torch.exp(0.5 * log_var) * eps
-        rec = ((decoder(z) - x) ** 2).sum(dim=(1, 2, 3)).mean()
+        rec = ((net["decoder"](z) - x) ** 2).sum(dim=(1, 2, 3)).mean()
         kl = 0.5 * (mu ** 2 + log_var.exp() - 1.0 - log_var).sum(dim=1).mean()
-        loss = rec + kl_weight * kl
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 100.0)
-        optimiser.step()
-        rec_avg = rec.item() if rec_avg is None else 0.95 * rec_avg + 0.05 * rec.item()
-        kl_avg = kl.item() if kl_avg is None else 0.95 * kl_avg + 0.05 * kl.item()
-        done = step + 1
-        if done % log_every == 0 or done == steps:
-            with torch.no_grad():
-                mse = ((decoder(encoder(monitor)[0]) - monitor) ** 2).mean().item()
-            log(f"step {done}/{steps}  rec {rec_avg:.2f}  KL {kl_avg:.1f}  held-out "
-                f"auto-encoding PSNR {10 * math.log10(1 / mse):.2f} dB  "
-                f"lr {optimiser.param_groups[0]['lr']:.2e}  {time.perf_counter() - t0:.0f} s",
-                flush=True)
-        if done % checkpoint_every == 0 or done in (steps, stop_at):
-            torch.save({"decoder": decoder.state_dict(), "encoder": encoder.state_dict(),
-                        "optimiser": optimiser.state_dict(), "step": done}, ckpt_path)
-    elapsed = time.perf_counter() - t0
+        return rec + kl_weight * kl
+
+    held_out = torch.from_numpy(heldout_phantoms(64).astype(np.float32))[:, None]
+
+    def monitor(net):
+        mse = ((net["decoder"](net["encoder"](held_out)[0]) - held_out) ** 2).mean().item()
+        return f"held-out auto-encoding PSNR {10 * math.log10(1 / mse):.2f} dB"
+
+    result = fit(vae, steps=steps, seed=seed, lr=lr, batch_fn=batch_fn, loss_fn=loss_fn,
+                 warmup=DEFAULTS["warmup"], clip=100.0, name=_NAME,
+                 checkpoint_dir=checkpoint_dir, resume=resume, stop_at=stop_at,
+                 checkpoint_every=checkpoint_every, log_every=log_every, monitor=monitor,
+                 verbose=verbose)
     if stop_at < steps:
-        log(f"stopped at step {stop_at}/{steps}; continue with --resume", flush=True)
-        return ckpt_path
-    state = {k: v.detach().to(torch.float32).contiguous()
-             for k, v in decoder.state_dict().items()}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, out)
-    if register:
-        arch = {k: (list(v) if isinstance(v, tuple) else v) for k, v in GENERATOR_ARCH.items()}
-        weights.register(_NAME, out.name, _COMMAND, arch=arch, steps=steps, seed=seed,
-                         batch_size=batch_size, kl_weight=kl_weight, pool_size=pool_size,
-                         phantoms={k: (list(v) if isinstance(v, tuple) else v)
-                                   for k, v in PHANTOM_KWARGS.items()},
-                         threads=threads, train_seconds=round(elapsed))
-    log(f"saved {out} ({out.stat().st_size / 1e6:.2f} MB, SHA-256 "
-        f"{weights.sha256_file(out)}) after {elapsed:.0f} s", flush=True)
-    return out
+        return checkpoint_dir_for(_NAME, checkpoint_dir) / "checkpoint.pt"
+    arch = {k: (list(v) if isinstance(v, tuple) else v) for k, v in GENERATOR_ARCH.items()}
+    return save_and_register(vae["decoder"], _NAME, out, command=_COMMAND, verbose=verbose,
+                             arch=arch, steps=steps, seed=seed, batch_size=batch_size,
+                             kl_weight=kl_weight, pool_size=pool_size,
+                             phantoms={k: (list(v) if isinstance(v, tuple) else v)
+                                       for k, v in PHANTOM_KWARGS.items()},
+                             threads=threads, train_cpu_seconds=round(result.cpu_seconds))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
