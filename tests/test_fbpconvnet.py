@@ -238,18 +238,45 @@ def test_training_command_runs_a_few_steps(tmp_path):
     parser = argparse.ArgumentParser()
     module.add_arguments(parser)
     out = tmp_path / "w.pt"
-    # What `python -m course_utils.train fbpconvnet --steps 2 ...` runs.
-    module.main(parser.parse_args(["--steps", "2", "--batch-size", "2", "--out", str(out),
+    # What `python -m course_utils.train fbpconvnet --steps 2 ...` runs: 2 steps of
+    # phase 1 (squared error), 1 of phase 2 (absolute error).
+    module.main(parser.parse_args(["--steps", "2", "--finetune-steps", "1",
+                                   "--batch-size", "2", "--out", str(out),
                                    "--checkpoint-dir", str(tmp_path)]))
     state = torch.load(out, weights_only=True)
     net = build_fbpconvnet()
     net.load_state_dict(state)
-    assert (tmp_path / "checkpoint.pt").is_file()
+    assert (tmp_path / "phase1" / "checkpoint.pt").is_file()
+    assert (tmp_path / "phase2" / "checkpoint.pt").is_file()
     # Seeded: a second run from scratch gives the same weights, bit for bit.
-    again = module.train(steps=2, batch_size=2, out=tmp_path / "w2.pt",
+    again = module.train(steps=2, finetune_steps=1, batch_size=2, out=tmp_path / "w2.pt",
                          checkpoint_dir=tmp_path / "second", verbose=False)
     state2 = torch.load(again, weights_only=True)
     assert all(torch.equal(state[k], state2[k]) for k in state)
+    # Phase 1 alone, then resumed into phase 2: a finished phase 1 is not rerun and the
+    # result equals the uninterrupted run, bit for bit.
+    module.train(steps=2, finetune_steps=0, batch_size=2, out=tmp_path / "w3.pt",
+                 checkpoint_dir=tmp_path / "third", verbose=False)
+    resumed = module.train(steps=2, finetune_steps=1, batch_size=2, out=tmp_path / "w3.pt",
+                           checkpoint_dir=tmp_path / "third", resume=True, verbose=False)
+    state3 = torch.load(resumed, weights_only=True)
+    assert all(torch.equal(state[k], state3[k]) for k in state)
+    # Phase 2 changes the phase-1 weights.
+    phase1 = torch.load(module.train(steps=2, finetune_steps=0, batch_size=2,
+                                     out=tmp_path / "w4.pt",
+                                     checkpoint_dir=tmp_path / "fourth", verbose=False),
+                        weights_only=True)
+    assert not all(torch.equal(state[k], phase1[k]) for k in state)
+
+
+def test_training_rejects_bad_arguments(tmp_path):
+    from course_utils.train.fbpconvnet import train
+    with pytest.raises(ValueError, match="finetune_steps"):
+        train(steps=1, finetune_steps=-1, out=tmp_path / "x.pt", checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="finetune_lr"):
+        train(steps=1, finetune_lr=0.0, out=tmp_path / "x.pt", checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="steps"):
+        train(steps=0, out=tmp_path / "x.pt", checkpoint_dir=tmp_path)
 
 
 # =====================================================================================

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import math
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from ._loop import checkpoint_dir_for, fit, save_and_register
 
 __all__ = ["DEFAULTS", "sample_batch", "train", "add_arguments", "main"]
 
@@ -15,6 +14,8 @@ DEFAULTS: dict = {
     "steps": 3000, "batch_size": 16, "lr": 1e-3, "seed": 0, "threads": 1,
     "clean_fraction": 0.5, "dose_range": (10 ** 3.5, 1e6), "ellipse_range": (4, 12),
     "head_fraction": 0.5,
+    "finetune_steps": 4000, "finetune_lr": 5e-4, "finetune_clean_fraction": 0.7,
+    "finetune_head_fraction": 0.3,
     "warmup": 100, "checkpoint_every": 100, "log_every": 50,
 }
 _NAME = "fbpconvnet"
@@ -73,30 +74,32 @@ def sample_batch(rng: np.random.Generator, batch_size: int, *, size: int | None 
     return x_fbp, num_views, x, seeds
 
 
-def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
-    """Linear warm-up then cosine decay to zero."""
-    warm = min(1.0, (step + 1) / max(warmup, 1))
-    return lr * warm * 0.5 * (1.0 + math.cos(math.pi * step / steps))
-
-
 def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["threads"],
           seed: int = DEFAULTS["seed"], batch_size: int = DEFAULTS["batch_size"],
           lr: float = DEFAULTS["lr"], head_fraction: float = DEFAULTS["head_fraction"],
+          finetune_steps: int = DEFAULTS["finetune_steps"],
+          finetune_lr: float = DEFAULTS["finetune_lr"],
           checkpoint_dir=None, resume: bool = False,
           checkpoint_every: int = DEFAULTS["checkpoint_every"],
           log_every: int = DEFAULTS["log_every"], verbose: bool = True) -> Path:
     r"""Train the FBPConvNet and save its ``state_dict``; return the path written.
 
-    Each step draws ``batch_size`` (FBP, phantom) pairs (:func:`sample_batch`) and
-    minimises the mean squared error :math:`\|\hat x_\theta(x_{FBP}, K) − x\|^2` with Adam
-    (linear warm-up, cosine decay), as Jin et al. (2017) do. The batch of step ``k``
-    depends only on ``(seed, k)``, so a run resumed from a checkpoint sees the same data
-    as an uninterrupted one.
+    Phase 1 (``steps``): each step draws ``batch_size`` (FBP, phantom) pairs
+    (:func:`sample_batch`, half of them noise-free, ``head_fraction`` of them head-like)
+    and minimises the mean squared error :math:`\|\hat x_\theta(x_{FBP}, K) − x\|^2` with
+    Adam (linear warm-up, cosine decay), as Jin et al. (2017) do. Phase 2
+    (``finetune_steps``, a fresh Adam and a new warm-up and cosine decay from
+    ``finetune_lr``): the mean absolute error :math:`\|\hat x_\theta − x\|_1`, which
+    penalises the small residual ripples on flat regions more than the squared error does,
+    on batches with 70 % noise-free and 30 % head-like phantoms. Both phases run through
+    :func:`course_utils.train._loop.fit`: the batch of step ``k`` depends only on
+    ``(seed, k)`` (phase 2: ``(seed, 1, k)``), so a resumed run sees the same data as an
+    uninterrupted one.
 
     Parameters
     ----------
     steps : int
-        Number of optimisation steps.
+        Steps of phase 1.
     out : str or Path, optional
         Output file. By default the shipped ``course_utils/weights/fbpconvnet.pt``, whose
         registry entry (SHA-256) is then updated.
@@ -104,18 +107,36 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
         ``torch.set_num_threads``.
     seed : int
         Seed of the initialisation and of the batches.
+    batch_size, lr : int, float
+        Images per step and peak learning rate of phase 1.
     head_fraction : float
-        Share of head-like phantoms in the batches (:func:`sample_batch`).
+        Share of head-like phantoms in the phase-1 batches (:func:`sample_batch`).
+    finetune_steps : int
+        Steps of phase 2 (0: none).
+    finetune_lr : float
+        Peak learning rate of phase 2.
     checkpoint_dir : str or Path, optional
-        Where checkpoints go (default: ``<tmp>/course_utils_train/fbpconvnet``).
+        Where checkpoints go (default: ``<tmp>/course_utils_train/fbpconvnet``), one
+        sub-folder per phase (``phase1``, ``phase2``).
     resume : bool
-        Continue from the checkpoint in ``checkpoint_dir`` if there is one.
+        Continue from the checkpoints in ``checkpoint_dir`` if there are some (a finished
+        phase 1 is not rerun).
+
+    Returns
+    -------
+    Path
+        The weights file written.
+
+    References
+    ----------
+    .. [1] K. H. Jin, M. T. McCann, E. Froustey, M. Unser, "Deep convolutional neural
+       network for inverse problems in imaging", IEEE Trans. Image Process. 26(9),
+       4509–4522, 2017.
     """
     import torch
 
-    from .. import weights
     from .._validate import check_int, check_scalar
-    from ..ct_learned import TUNE_SEEDS
+    from ..ct_learned import TUNE_SEEDS, ct_phantom, fbp_views, simulate_sinogram
     from ..nets.fbpconvnet import FBPCONVNET_ARCH, build_fbpconvnet
 
     steps = check_int(steps, "steps", low=1)
@@ -124,83 +145,66 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     batch_size = check_int(batch_size, "batch_size", low=1)
     lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
     head_fraction = check_scalar(head_fraction, "head_fraction", low=0.0, high=1.0)
+    finetune_steps = check_int(finetune_steps, "finetune_steps", low=0)
+    finetune_lr = check_scalar(finetune_lr, "finetune_lr", low=0.0, low_inclusive=False)
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", low=1)
     log_every = check_int(log_every, "log_every", low=1)
-    register = out is None
-    out = Path(out) if out is not None else weights.WEIGHTS_DIR / f"{_NAME}.pt"
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else (
-        Path(tempfile.gettempdir()) / "course_utils_train" / _NAME)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = ckpt_dir / "checkpoint.pt"
+    base = checkpoint_dir_for(_NAME, checkpoint_dir)
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    log = print if verbose else (lambda *a, **k: None)
     model = build_fbpconvnet()
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    start, cpu_before = 0, 0.0
-    if resume and ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        optimiser.load_state_dict(ckpt["optimiser"])
-        start = int(ckpt["step"])
-        cpu_before = float(ckpt.get("cpu_seconds", 0.0))
-        log(f"resumed from {ckpt_path} at step {start}", flush=True)
 
     # Monitor: the λ-tuning phantoms (training seeds) at 60 views, noise-free.
-    from ..ct_learned import ct_phantom, fbp_views, simulate_sinogram
     pairs = [ct_phantom(s) for s in TUNE_SEEDS]
     mon_in = torch.tensor(np.stack([fbp_views(simulate_sinogram(f, 60)) for f, _ in pairs])
                           [:, None], dtype=torch.float32)
     mon_x = torch.tensor(np.stack([x for _, x in pairs])[:, None], dtype=torch.float32)
 
-    t0, cpu0, loss_avg = time.perf_counter(), time.process_time(), None
-    model.train()
-    for step in range(start, steps):
-        rng = np.random.default_rng([seed, step])
-        x_fbp, num_views, x, _ = sample_batch(rng, batch_size, head_fraction=head_fraction)
-        x_fbp, num_views, x = map(torch.from_numpy, (x_fbp, num_views, x))
-        for group in optimiser.param_groups:
-            group["lr"] = _lr_at(step, steps, lr, DEFAULTS["warmup"])
-        loss = ((model(x_fbp, num_views) - x) ** 2).mean()
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        loss_avg = loss.item() if loss_avg is None else 0.95 * loss_avg + 0.05 * loss.item()
-        done = step + 1
-        cpu = cpu_before + time.process_time() - cpu0
-        if done % log_every == 0 or done == steps:
-            with torch.no_grad():
-                model.eval()
-                mse = ((model(mon_in, 60.0) - mon_x) ** 2).mean(dim=(1, 2, 3))
-                model.train()
-            mon = float(torch.mean(10 * torch.log10(1.0 / mse)))
-            log(f"step {done}/{steps}  loss PSNR {10 * math.log10(1 / loss_avg):.2f} dB  "
-                f"monitor PSNR (60 views) {mon:.2f} dB  "
-                f"lr {optimiser.param_groups[0]['lr']:.2e}  "
-                f"{time.perf_counter() - t0:.0f} s wall, {cpu:.0f} s CPU", flush=True)
-        if done % checkpoint_every == 0 or done == steps:
-            torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                        "step": done, "cpu_seconds": cpu}, ckpt_path)
-    cpu = cpu_before + time.process_time() - cpu0
-    state = {k: v.detach().to(torch.float32).contiguous() for k, v in model.state_dict().items()}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, out)
-    if register:
-        weights.register(_NAME, out.name, _COMMAND,
-                         arch={k: list(v) for k, v in FBPCONVNET_ARCH.items()},
-                         steps=steps, seed=seed, batch_size=batch_size, lr=lr,
-                         head_fraction=head_fraction,
-                         threads=threads, train_cpu_seconds=round(cpu))
-    log(f"saved {out} ({out.stat().st_size / 1e6:.2f} MB, SHA-256 "
-        f"{weights.sha256_file(out)}) after {cpu:.0f} s of CPU time", flush=True)
-    return out
+    def monitor(net) -> str:
+        mse = ((net(mon_in, 60.0) - mon_x) ** 2).mean(dim=(1, 2, 3))
+        return f"monitor PSNR (60 views) {float(torch.mean(10 * torch.log10(1.0 / mse))):.2f} dB"
+
+    def batches(clean_fraction, head):
+        def batch_fn(rng, step):
+            x_fbp, num_views, x, _ = sample_batch(rng, batch_size, head_fraction=head,
+                                                  clean_fraction=clean_fraction)
+            return tuple(map(torch.from_numpy, (x_fbp, num_views, x)))
+        return batch_fn
+
+    def mse(net, batch):
+        return ((net(batch[0], batch[1]) - batch[2]) ** 2).mean()
+
+    def mae(net, batch):
+        return (net(batch[0], batch[1]) - batch[2]).abs().mean()
+
+    common = dict(checkpoint_every=checkpoint_every, log_every=log_every, monitor=monitor,
+                  name=_NAME, resume=resume, verbose=verbose)
+    first = fit(model, steps=steps, seed=seed, lr=lr, warmup=DEFAULTS["warmup"],
+                batch_fn=batches(DEFAULTS["clean_fraction"], head_fraction), loss_fn=mse,
+                checkpoint_dir=base / "phase1", **common)
+    cpu = first.cpu_seconds
+    if finetune_steps:
+        second = fit(model, steps=finetune_steps, seed=(seed, 1), lr=finetune_lr,
+                     warmup=DEFAULTS["warmup"],
+                     batch_fn=batches(DEFAULTS["finetune_clean_fraction"],
+                                      DEFAULTS["finetune_head_fraction"]),
+                     loss_fn=mae, checkpoint_dir=base / "phase2", **common)
+        cpu += second.cpu_seconds
+    return save_and_register(
+        model, _NAME, out, command=_COMMAND, verbose=verbose,
+        arch={k: list(v) for k, v in FBPCONVNET_ARCH.items()},
+        steps=steps, seed=seed, batch_size=batch_size, lr=lr, head_fraction=head_fraction,
+        finetune_steps=finetune_steps, finetune_lr=finetune_lr,
+        finetune_clean_fraction=DEFAULTS["finetune_clean_fraction"],
+        finetune_head_fraction=DEFAULTS["finetune_head_fraction"],
+        threads=threads, train_cpu_seconds=round(cpu))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options of ``python -m course_utils.train fbpconvnet``."""
-    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"])
+    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"],
+                        help="steps of phase 1 (squared error)")
     parser.add_argument("--out", default=None,
                         help="output file (default: the shipped weights, registry updated)")
     parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
@@ -209,9 +213,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
     parser.add_argument("--head-fraction", type=float, default=DEFAULTS["head_fraction"],
                         help="share of head-like phantoms (with a skull) in the batches")
+    parser.add_argument("--finetune-steps", type=int, default=DEFAULTS["finetune_steps"],
+                        help="steps of phase 2 (absolute error, more noise-free data)")
+    parser.add_argument("--finetune-lr", type=float, default=DEFAULTS["finetune_lr"])
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--resume", action="store_true",
-                        help="continue from the checkpoint in --checkpoint-dir")
+                        help="continue from the checkpoints in --checkpoint-dir")
     parser.add_argument("--log-every", type=int, default=DEFAULTS["log_every"])
 
 
@@ -219,5 +226,6 @@ def main(args: argparse.Namespace) -> Path:
     """Run :func:`train` with parsed command-line options."""
     return train(steps=args.steps, out=args.out, threads=args.threads, seed=args.seed,
                  batch_size=args.batch_size, lr=args.lr, head_fraction=args.head_fraction,
+                 finetune_steps=args.finetune_steps, finetune_lr=args.finetune_lr,
                  checkpoint_dir=args.checkpoint_dir, resume=args.resume,
                  log_every=args.log_every)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 import functools
 import math
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from ._loop import fit, save_and_register
 
 __all__ = ["TRAIN_IMAGES", "PATTERNS_TRAIN", "ACCELERATIONS", "CENTER_FRACTIONS", "DEFAULTS",
            "STEPS", "image_pool", "sample_batch", "train", "add_arguments", "main"]
@@ -105,11 +105,6 @@ def sample_batch(pool, rng: np.random.Generator, batch_size: int, size: int, *,
     return x, masks
 
 
-def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
-    warm = min(1.0, (step + 1) / max(warmup, 1))
-    return lr * warm * 0.5 * (1.0 + math.cos(math.pi * step / steps))
-
-
 def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAULTS["threads"],
           seed: int = DEFAULTS["seed"], batch_size: int = DEFAULTS["batch_size"],
           size: int = DEFAULTS["size"], lr: float = DEFAULTS["lr"], checkpoint_dir=None,
@@ -119,9 +114,9 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
 
     Each step draws a batch of complex images ``x`` and masks ``m``, forms
     ``y = m ⊙ F x`` and minimises the complex L1 loss
-    :math:`\tfrac{1}{BMN}\sum |f_\theta(y, m) - x|` with Adam (warm-up, cosine decay).
-    The batch of step ``k`` depends only on ``(seed, k)``, so a resumed run sees the same
-    data as an uninterrupted one.
+    :math:`\tfrac{1}{BMN}\sum |f_\theta(y, m) - x|` with Adam (warm-up, cosine decay),
+    through :func:`course_utils.train._loop.fit`. The batch of step ``k`` depends only on
+    ``(seed, k)``, so a resumed run sees the same data as an uninterrupted one.
 
     Parameters
     ----------
@@ -140,10 +135,14 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
         Default ``<tmp>/course_utils_train/mri_<name>``.
     resume : bool
         Continue from the checkpoint there, if any.
+
+    Returns
+    -------
+    Path
+        The weights file written.
     """
     import torch
 
-    from .. import weights
     from .._validate import check_choice, check_int, check_scalar
     from ..nets.mri import MRI_ARCH, MRI_NET_NAMES, build_mri_net, fft2c_t, ifft2c_t
 
@@ -156,13 +155,9 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
     if size % 8:
         raise ValueError(f"size must be a multiple of 8, got {size}")
     lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
+    checkpoint_every = check_int(checkpoint_every, "checkpoint_every", low=1)
+    log_every = check_int(log_every, "log_every", low=1)
     key = f"mri_{name}"
-    register = out is None
-    out = Path(out) if out is not None else weights.WEIGHTS_DIR / f"{key}.pt"
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else (
-        Path(tempfile.gettempdir()) / "course_utils_train" / key)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = ckpt_dir / "checkpoint.pt"
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -171,61 +166,36 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
     log(f"{key}: {len(pool)} pool images, {steps} steps of {batch_size} at {size}x{size}",
         flush=True)
     model = build_mri_net(name)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    start = 0
-    if resume and ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        optimiser.load_state_dict(ckpt["optimiser"])
-        start = int(ckpt["step"])
-        log(f"resumed from {ckpt_path} at step {start}", flush=True)
 
     x_mon, m_mon = sample_batch(pool, np.random.default_rng([seed, 1 << 30]), 16, size)
     x_mon, m_mon = torch.from_numpy(x_mon), torch.from_numpy(m_mon)
     y_mon = fft2c_t(x_mon) * m_mon
     zf_mse = (ifft2c_t(y_mon).abs() - x_mon.abs()).pow(2).mean().item()
     log(f"monitor batch: zero-filled PSNR {10 * math.log10(1 / zf_mse):.2f} dB", flush=True)
-    t0, cpu0, loss_avg = time.perf_counter(), time.process_time(), None
-    model.train()
-    for step in range(start, steps):
-        rng = np.random.default_rng([seed, step])
+
+    def monitor(net) -> str:
+        mse = (net(y_mon, m_mon).abs() - x_mon.abs()).pow(2).mean().item()
+        return f"monitor PSNR {10 * math.log10(1 / mse):.2f} dB"
+
+    def batch_fn(rng, step):
         x, m = sample_batch(pool, rng, batch_size, size)
         x, m = torch.from_numpy(x), torch.from_numpy(m)
-        y = fft2c_t(x) * m
-        for group in optimiser.param_groups:
-            group["lr"] = _lr_at(step, steps, lr, DEFAULTS["warmup"])
-        loss = (model(y, m) - x).abs().mean()
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        loss_avg = loss.item() if loss_avg is None else 0.95 * loss_avg + 0.05 * loss.item()
-        done = step + 1
-        if done % log_every == 0 or done == steps:
-            with torch.no_grad():
-                model.eval()
-                mse = (model(y_mon, m_mon).abs() - x_mon.abs()).pow(2).mean().item()
-                model.train()
-            log(f"step {done}/{steps}  loss {loss_avg:.4f}  monitor PSNR "
-                f"{10 * math.log10(1 / mse):.2f} dB  lr {optimiser.param_groups[0]['lr']:.2e}"
-                f"  {time.perf_counter() - t0:.0f} s", flush=True)
-        if done % checkpoint_every == 0 or done == steps:
-            torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                        "step": done}, ckpt_path)
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    state = {k: v.detach().to(torch.float32).contiguous() for k, v in model.state_dict().items()}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, out)
-    if register:
-        arch = {k: (list(v) if isinstance(v, tuple) else v) for k, v in MRI_ARCH[name].items()}
-        weights.register(key, out.name, f"python -m course_utils.train mri-{name}", arch=arch,
-                         steps=steps, seed=seed, batch_size=batch_size, size=size,
-                         threads=threads, train_seconds=round(elapsed),
-                         train_cpu_seconds=round(cpu))
-    log(f"saved {out} ({out.stat().st_size / 1e6:.2f} MB, SHA-256 "
-        f"{weights.sha256_file(out)}) after {elapsed:.0f} s ({cpu:.0f} s of CPU)",
-        flush=True)
-    return out
+        return fft2c_t(x) * m, m, x
+
+    def loss_fn(net, batch):
+        y, m, x = batch
+        return (net(y, m) - x).abs().mean()
+
+    result = fit(model, steps=steps, seed=seed, lr=lr, batch_fn=batch_fn, loss_fn=loss_fn,
+                 warmup=DEFAULTS["warmup"], checkpoint_dir=checkpoint_dir, name=key,
+                 resume=resume, checkpoint_every=checkpoint_every, log_every=log_every,
+                 monitor=monitor, verbose=verbose)
+    arch = {k: (list(v) if isinstance(v, tuple) else v) for k, v in MRI_ARCH[name].items()}
+    return save_and_register(model, key, out, command=f"python -m course_utils.train mri-{name}",
+                             verbose=verbose, arch=arch, steps=steps, seed=seed,
+                             batch_size=batch_size, size=size, threads=threads,
+                             train_seconds=round(result.wall_seconds),
+                             train_cpu_seconds=round(result.cpu_seconds))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
