@@ -8,6 +8,7 @@ __all__ = ["TRAINERS", "trainer"]
 #: name -> module with ``add_arguments(parser)`` and ``main(args)``.
 TRAINERS: dict[str, str] = {
     "denoiser": "course_utils.train.denoiser",
+    "dip-snapshots": "course_utils.train.dip",
     "fbpconvnet": "course_utils.train.fbpconvnet",
     "gdnet": "course_utils.train.gdnet",
     "generator": "course_utils.train.generator",
@@ -15,6 +16,16 @@ TRAINERS: dict[str, str] = {
     "mri-kspace": "course_utils.train.mri",
     "mri-unet": "course_utils.train.mri",
     "mri-unrolled": "course_utils.train.mri",
+    "sr-dbpn": "course_utils.train.sr",
+    "sr-loss-adversarial": "course_utils.train.sr",
+    "sr-loss-huber": "course_utils.train.sr",
+    "sr-loss-l1": "course_utils.train.sr",
+    "sr-loss-l2": "course_utils.train.sr",
+    "sr-loss-perceptual": "course_utils.train.sr",
+    "sr-loss-tv": "course_utils.train.sr",
+    "sr-post": "course_utils.train.sr",
+    "sr-pre": "course_utils.train.sr",
+    "sr-progressive": "course_utils.train.sr",
 }
 
 

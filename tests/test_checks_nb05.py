@@ -1,0 +1,78 @@
+"""Tests of the notebook 05 self-checks: right answers pass, classic mistakes are named."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_utils import checks
+from course_utils.checks.nb05 import _bp_variants, _shuffle_variants
+
+
+def pixel_shuffle(h, s):
+    """A student's correct answer, written with loops, independently of the reference."""
+    c, m, n = h.shape
+    x = np.zeros((s * m, s * n))
+    for a in range(s):
+        for b in range(s):
+            x[a::s, b::s] = h[a * s + b]
+    return x
+
+
+def step(x_hat, y, s, tau):
+    m, n = y.shape
+    r = y - x_hat.reshape(m, s, n, s).mean(axis=(1, 3))
+    return x_hat + tau * np.kron(r, np.ones((s, s)))
+
+
+def unfinished(*args):
+    raise NotImplementedError("Exercise 5.x: ...")
+
+
+def test_loop_answer_matches_torch_pixel_shuffle():
+    h = np.random.default_rng(0).standard_normal((9, 4, 5))
+    ref = F.pixel_shuffle(torch.from_numpy(h)[None], 3)[0, 0].numpy()
+    np.testing.assert_array_equal(pixel_shuffle(h, 3), ref)
+
+
+def test_correct_answers_pass(capsys):
+    assert checks.check_pixel_shuffle(pixel_shuffle) is True
+    assert checks.check_back_projection_step(step) is True
+    out = capsys.readouterr().out
+    assert out.count("✓") == 2 and "one step already fits the data" in out
+
+
+def test_unfinished_prints_the_hint(capsys):
+    assert checks.check_pixel_shuffle(unfinished) is False
+    assert checks.check_back_projection_step(unfinished) is False
+    out = capsys.readouterr().out
+    assert "Exercise 5.1 is not done yet" in out and "Exercise 5.2 is not done yet" in out
+
+
+@pytest.mark.parametrize("mistake", ["swap", "tiles", "channel_last"])
+def test_shuffle_mistakes_are_named(mistake, capsys):
+    def wrong(h, s):
+        return _shuffle_variants(h, s)[mistake][1]
+
+    assert checks.check_pixel_shuffle(wrong) is False
+    assert _shuffle_variants(np.zeros((4, 1, 1)), 2)[mistake][0][:30] in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mistake", ["sign", "no_tau", "adjoint", "decimate"])
+def test_back_projection_mistakes_are_named(mistake, capsys):
+    def wrong(x_hat, y, s, tau):
+        return _bp_variants(x_hat, y, s, tau)[mistake][1]
+
+    assert checks.check_back_projection_step(wrong) is False
+    message = _bp_variants(np.zeros((2, 2)), np.zeros((1, 1)), 2, 1.0)[mistake][0]
+    assert message[:30] in capsys.readouterr().out
+
+
+def test_transposed_shape_and_exceptions_are_explained(capsys):
+    assert checks.check_pixel_shuffle(lambda h, s: pixel_shuffle(h, s).T) is False
+    assert "rows come first" in capsys.readouterr().out
+    assert checks.check_back_projection_step(lambda *a: 1 / 0) is False
+    assert "ZeroDivisionError" in capsys.readouterr().out
+    assert checks.check_back_projection_step(lambda *a: None) is False
+    assert "return" in capsys.readouterr().out
