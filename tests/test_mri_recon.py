@@ -243,7 +243,7 @@ def test_learned_reconstruction_restores_measured_samples():
     x = R.with_phase(random_ellipses((48, 48), 6, seed=11), seed=12)
     mask = sampling_mask("variable_density", (48, 48), 4.0, 0.08, seed=2)
     y = R.measure(x, mask)
-    for name in ("kspace", "unrolled"):
+    for name in ("kspace", "unet", "unrolled"):
         x_hat = R.reconstruct(y, mask, name)
         assert x_hat.shape == (48, 48) and x_hat.dtype == np.complex128
         # exact data consistency, up to float32 arithmetic
@@ -251,6 +251,30 @@ def test_learned_reconstruction_restores_measured_samples():
         assert err <= 1e-5 * np.abs(y).max()
     with pytest.raises(ValueError, match="multiples of 8"):
         R.learned_reconstruct(y[:44, :44], mask[:44, :44], "unet")
+
+
+def test_unet_data_consistency_is_the_projection_and_helps():
+    """The U-Net route is the network output projected onto {x : m ⊙ F x = y}: the
+    measured samples are y, the others those of the network, and on noise-free data the
+    projection can only bring the estimate closer to the truth (Pythagoras: the truth
+    lies in that affine set)."""
+    pytest.importorskip("torch")
+    import torch
+
+    x = R.with_phase(random_ellipses((48, 48), 6, seed=21), seed=22)
+    mask = sampling_mask("variable_density", (48, 48), 4.0, 0.08, seed=3)
+    y = R.measure(x, mask)
+    net = R.load_mri_net("unet")
+    with torch.no_grad():
+        z = net(torch.from_numpy(y.astype(np.complex64))[None],
+                torch.from_numpy(mask.astype(np.float32)))[0].numpy().astype(np.complex128)
+    x_hat = R.learned_reconstruct(y, mask, "unet")
+    k_hat, k_z = fft2c(x_hat), fft2c(z)
+    scale = np.abs(y).max()
+    # float32 network arithmetic: 1e-5 of the k-space peak
+    assert np.abs(k_hat[mask] - y[mask]).max() <= 1e-5 * scale
+    assert np.abs(k_hat[~mask] - k_z[~mask]).max() <= 1e-5 * scale
+    assert np.linalg.norm(x_hat - x) <= np.linalg.norm(z - x)
     with pytest.raises(ValueError, match="Unknown name"):
         R.load_mri_net("gan")
 
