@@ -448,14 +448,16 @@ def postprocess(x_fbp, num_views: int) -> np.ndarray:
     Returns
     -------
     x_hat : ndarray of shape (M, N)
-        ``x_fbp + U_θ(x_fbp, 18 / K)``.
+        ``max(x_fbp + U_θ(x_fbp, 18 / K), 0)``.
 
     Notes
     -----
     The network (:class:`~course_utils.nets.fbpconvnet.FBPConvNet`) was trained on
     64 × 64 random-ellipse phantoms of both families of :func:`ct_phantom` (seeds
     :data:`TRAIN_SEEDS`) with noise-free and low-dose data from the fine grid of
-    :func:`simulate_sinogram`. Images whose sides are not
+    :func:`simulate_sinogram`. Attenuation is non-negative, so negative values of the
+    network output are set to zero, the constraint ``x >= 0`` that SART and TV impose too
+    (on held-out ellipses it adds 0.1 to 0.15 dB). Images whose sides are not
     multiples of 8 are padded by reflection and cropped back. The network runs on one
     thread (then restored): for one small image a thread pool costs more than it saves,
     and on a busy CPU far more.
@@ -484,7 +486,7 @@ def postprocess(x_fbp, num_views: int) -> np.ndarray:
                       [None, None], float(num_views))
     finally:
         torch.set_num_threads(threads)
-    return out[0, 0, :rows, :cols].numpy().astype(np.float64)
+    return np.maximum(out[0, 0, :rows, :cols].numpy().astype(np.float64), 0.0)
 
 
 def reconstruct_all(x_fine, num_views: int, I0: float | None = None, *, noise_seed: int = 0,

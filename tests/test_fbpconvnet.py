@@ -298,6 +298,14 @@ def test_postprocess_removes_streaks_on_a_heldout_phantom():
     x_fbp = cl.fbp_views(y)
     x_hat = cl.postprocess(x_fbp, 36)
     assert x_hat.shape == x.shape and x_hat.dtype == np.float64
+    # Attenuation is non-negative: the network output is clipped at zero, and only there.
+    assert x_hat.min() >= 0.0
+    with torch.no_grad():
+        raw = cl.load_fbpconvnet()(torch.tensor(x_fbp, dtype=torch.float32)[None, None],
+                                   36.0)[0, 0].numpy().astype(np.float64)
+    # same network, other thread count: float32 summation order, 1e-5 of a unit image
+    np.testing.assert_allclose(x_hat, np.maximum(raw, 0.0), rtol=0, atol=1e-5)
+    assert np.all(x_hat[raw < -1e-5] == 0.0) and np.any(raw < -1e-5)
     gain = psnr(x, x_hat) - psnr(x, x_fbp)
     # Measured gain on this phantom: see benchmarks/bench_ct_views.py; 3 dB is a floor
     # that a broken or untrained network (gain 0) cannot reach.
