@@ -13,7 +13,7 @@ __all__ = [
     "TRAIN_IMAGES", "HELDOUT_IMAGES", "HELDOUT_SIZE", "SIGMA_TEST", "SIGMA_TRAIN_MAX",
     "check_scale", "forward_operator", "degrade", "bicubic_matrix", "bicubic",
     "pixel_shuffle", "pixel_unshuffle", "back_projection_step", "ibp", "reconstruct",
-    "evaluate", "heldout_images", "training_images", "IBP_ITERS",
+    "evaluate", "heldout_images", "training_images", "IBP_ITERS", "compare",
 ]
 
 #: Scale factors offered by the notebook and the widget.
@@ -463,3 +463,62 @@ def _timed(fn, *args, repeats: int = 3, **kwargs):
         out = fn(*args, **kwargs)
         times.append(1e3 * (time.process_time() - t0))
     return out, float(np.median(times))
+
+
+def compare(frameworks=FRAMEWORKS, sigmas=(0.0, SIGMA_TEST), *, size: int = HELDOUT_SIZE,
+            weights_names: dict | None = None, seed: int = 0) -> dict:
+    """Mean PSNR, SSIM and CPU time of each method on the held-out images at ×4.
+
+    Parameters
+    ----------
+    frameworks : iterable of str
+        Names in :data:`FRAMEWORKS`, or keys of ``weights_names``.
+    sigmas : iterable of float
+        Noise levels (>= 0); image ``k`` gets the noise seed ``seed + k``.
+    size : int
+        Side of the held-out crops (:func:`heldout_images`).
+    weights_names : dict, optional
+        Extra rows ``label -> registered weights`` (e.g. the loss variants
+        ``{"L1": "sr_loss_l1"}``), run with their own architecture.
+
+    Returns
+    -------
+    dict
+        ``{label: {sigma: {"psnr", "ssim", "ms", "psnr_each"}}}``: means over the
+        images; ``ms`` is the median CPU milliseconds per image (torch on its current
+        number of threads), ``psnr_each`` the per-image PSNRs.
+    """
+    images = heldout_images(size)
+    weights_names = dict(weights_names or {})
+    labels = list(frameworks) + list(weights_names)
+    for label in frameworks:
+        check_choice(label, "framework", FRAMEWORKS)
+    sigmas = [check_scalar(s, "sigmas", low=0.0) for s in sigmas]
+    seed = check_int(seed, "seed", low=0)
+    out: dict = {}
+    for label in labels:
+        if label in weights_names:
+            from .nets.sr import apply_sr_net, load_sr_net
+            from . import weights as _weights
+
+            name = weights_names[label]
+            load_sr_net(name)
+            fw = _weights.registry()[name]["framework"]
+            run = (lambda y, s, _fw=fw, _n=name:
+                   np.clip(apply_sr_net(y, _fw, weights_name=_n), 0.0, 1.0))
+        else:
+            run = (lambda y, s, _f=label: reconstruct(y, _f, NET_SCALE, sigma=s))
+        run(degrade(next(iter(images.values())), NET_SCALE), 0.0)   # load and warm up
+        out[label] = {}
+        for sigma in sigmas:
+            psnrs, ssims, times = [], [], []
+            for k, x in enumerate(images.values()):
+                y = degrade(x, NET_SCALE, sigma, seed=seed + k)
+                x_hat, ms = _timed(run, y, sigma, repeats=1)
+                e = evaluate(x, x_hat, NET_SCALE)
+                psnrs.append(e["psnr"])
+                ssims.append(e["ssim"])
+                times.append(ms)
+            out[label][sigma] = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims)),
+                                 "ms": float(np.median(times)), "psnr_each": psnrs}
+    return out

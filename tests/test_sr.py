@@ -184,3 +184,19 @@ def test_bad_inputs_name_the_argument():
         sr.heldout_images(30)
     with pytest.raises(ValueError, match="shape must be a pair"):
         sr.forward_operator((16,), 4)
+
+
+def test_compare_averages_the_per_image_scores():
+    out = sr.compare(("bicubic", "ibp"), (0.0, 0.02), size=64)
+    images = sr.heldout_images(64)
+    for k, (name, x) in enumerate(images.items()):
+        y = sr.degrade(x, 4, 0.02, seed=k)
+        expected = sr.evaluate(x, sr.reconstruct(y, "ibp", sigma=0.02))["psnr"]
+        assert out["ibp"][0.02]["psnr_each"][k] == pytest.approx(expected, abs=1e-12)
+    assert out["bicubic"][0.0]["psnr"] == pytest.approx(
+        np.mean(out["bicubic"][0.0]["psnr_each"]))
+    assert out["bicubic"][0.0]["ms"] >= 0.0
+    with pytest.raises(ValueError, match="Unknown framework"):
+        sr.compare(("nearest",))
+    with pytest.raises(ValueError, match="sigmas must be >= 0"):
+        sr.compare(("bicubic",), (-0.1,))

@@ -15,7 +15,7 @@ __all__ = ["FRAMEWORK_STEPS", "LOSSES", "LOSS_STEPS", "ADVERSARIAL_STEPS", "DEFA
            "add_arguments", "main"]
 
 #: Steps of each framework network (about 25 CPU minutes for the four, one thread).
-FRAMEWORK_STEPS: dict[str, int] = {"pre": 2000, "post": 5000, "progressive": 2500,
+FRAMEWORK_STEPS: dict[str, int] = {"pre": 2000, "post": 5000, "progressive": 2000,
                                    "dbpn": 2000}
 #: The losses compared on the post-upsampling architecture.
 LOSSES: tuple[str, ...] = ("l1", "l2", "huber", "perceptual", "tv", "adversarial")
