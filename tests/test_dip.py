@@ -110,7 +110,8 @@ def test_estimate_sigma_needs_enough_observed_blocks():
 
 def test_discrepancy_stop_known_values():
     losses = np.array([0.5, 0.03, 0.012, 0.01, 0.009, 0.011])
-    assert dip.discrepancy_stop(losses, 0.1) == 3          # first value <= 0.01
+    assert dip.discrepancy_stop(losses, 0.1, tau=1.0) == 3  # first value <= 0.01
+    assert dip.discrepancy_stop(losses, 0.1) == 4           # default tau 0.9: <= 0.009
     assert dip.discrepancy_stop(losses, 0.1, tau=1.2) == 2
     assert dip.discrepancy_stop(losses, 0.05) is None
     with pytest.raises(ValueError, match="sigma must be >= 0"):
@@ -194,7 +195,8 @@ def test_stop_rule_ends_the_fit_and_returns_its_iterate(noisy_camera):
     r = dip.dip_fit(y, num_iters=300, stop="discrepancy", sigma=0.1, x_true=x)
     k = r.stop_iter
     assert k == r.stops["discrepancy"] and r.loss.size == k + 1
-    assert r.loss[k] <= 0.01 < r.loss[:k].min()
+    threshold = dip.DIP_SETTINGS["tau"] * 0.1 ** 2
+    assert r.loss[k] <= threshold < r.loss[:k].min()
     np.testing.assert_array_equal(r.x_hat, r.iterates[k])
 
 
