@@ -15,6 +15,7 @@ from .nb03 import pnp_widget  # noqa: E402  (registers nb03_pnp)
 from .nb04 import lista_widget  # noqa: E402  (registers nb04_lista)
 from .nb08 import ct_sparse_view_widget  # noqa: E402  (registers nb08_ct_sparse_view)
 from .nb07 import undersampling_widget  # noqa: E402  (registers nb07_undersampling)
+from .nb06 import dip_widget  # noqa: E402  (registers nb06_dip)
 from .nb05 import super_resolution_widget  # noqa: E402  (registers nb05_super_resolution)
 
 __all__ = ["WIDGETS", "WIDGET_KINDS", "sweep_params", "register_widget", "Demo", "DemoWidget",
@@ -25,3 +26,4 @@ __all__ += ["ct_sparse_view_widget"]
 __all__ += ["undersampling_widget"]
 __all__ += ["lista_widget"]
 __all__ += ["super_resolution_widget"]
+__all__ += ["dip_widget"]
