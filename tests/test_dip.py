@@ -266,3 +266,26 @@ def test_numpy_parts_import_without_torch():
     code = ("import sys, course_utils.dip as d; d.random_pixel_mask((8, 8), 0.5); "
             "d.discrepancy_stop([1.0, 0.1], 0.5); assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda n: n.SkipNet(channels=()), ValueError, "channels must not be empty"),
+    (lambda n: n.SkipNet(channels=(8, 0)), ValueError, "channels must be >= 1"),
+    (lambda n: n.SkipNet(in_channels=2.0), TypeError, "in_channels must be an integer"),
+    (lambda n: n.SkipNet(skip_channels=-1), ValueError, "skip_channels must be >= 0"),
+    (lambda n: n.build_dip_net(seed=-1), ValueError, "seed must be a non-negative integer"),
+    (lambda n: n.dip_input((16, 0)), ValueError, "shape must be >= 1"),
+    (lambda n: n.SkipNet()(torch.zeros(1, 3, 16, 16)), ValueError, r"z must have shape"),
+    (lambda n: n.SkipNet()(torch.zeros(1, 8, 12, 16)), ValueError, "multiples of 8"),
+])
+def test_network_rejects_bad_input(call, error, match):
+    from course_utils.nets import dip as nets_dip
+    with pytest.raises(error, match=match):
+        call(nets_dip)
+
+
+def test_plain_hourglass_without_skips_runs():
+    from course_utils.nets.dip import build_dip_net, dip_input
+    net = build_dip_net(0, skip_channels=0, channels=(8, 8))
+    with torch.no_grad():
+        assert net(dip_input((8, 12), seed=0)).shape == (1, 1, 8, 12)
