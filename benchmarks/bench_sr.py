@@ -63,7 +63,7 @@ def frameworks_table(size: int = sr.HELDOUT_SIZE) -> dict:
         "notes": ("Held-out: " + ", ".join(sr.HELDOUT_IMAGES) + ". Grey, [0, 1], 4-pixel "
                   "border cropped. IBP: 10 steps with bicubic back-projection without "
                   "noise, 1 step with noise. The networks are trained once on mixed noise "
-                  "(half noise-free, half σ uniform in [0, 10/255]); they are not told σ. "
+                  "(half noise-free, half σ uniform in [0, 10/255]) and take σ as an input. "
                   f"Per-image PSNR σ=0, bicubic→DBPN-like: {per_image}. Targets: learned "
                   "≥ bicubic + 1 dB, IBP > bicubic (σ = 0)."),
     }
@@ -105,7 +105,7 @@ def loss_table(size: int = sr.HELDOUT_SIZE) -> dict:
                     "edge ratio ‖∇x̂‖₁ / ‖∇x‖₁", "training CPU s"],
         "rows": rows,
         "notes": ("Same architecture (ESPCN-like, 70k parameters), data, seed and schedule; "
-                  "short runs (1500 steps of 16 patches). Perceptual: squared error of the "
+                  "short runs (1000 steps of 16 patches). Perceptual: squared error of the "
                   "first encoder stage of the shipped denoiser (frozen), no pixel term — "
                   "VGG-19 features are the usual choice but cannot be downloaded here. "
                   "Adversarial: the L1 network fine-tuned 400 steps against a tiny patch "

@@ -370,8 +370,9 @@ def reconstruct(y, framework: str, scale: int = NET_SCALE, *, sigma: float = 0.0
     scale : int
         One of :data:`SCALES`; the networks exist for ``scale = 4`` only.
     sigma : float
-        Noise level of ``y`` (>= 0). The networks were trained on mixed noise levels and
-        do not need it; IBP uses it to stop early (1 step if ``sigma > 0``, else 10).
+        Noise level of ``y`` (>= 0): an input of the networks (trained on ``sigma`` in
+        [0, :data:`SIGMA_TRAIN_MAX`]); IBP uses it to stop early (1 step if
+        ``sigma > 0``, else 10).
     clip : bool
         Clip the result to [0, 1].
 
@@ -394,7 +395,7 @@ def reconstruct(y, framework: str, scale: int = NET_SCALE, *, sigma: float = 0.0
                              f"got {scale}")
         from .nets.sr import apply_sr_net
 
-        x_hat = apply_sr_net(y, framework)
+        x_hat = apply_sr_net(y, framework, sigma=sigma)
     return np.clip(x_hat, 0.0, 1.0) if clip else x_hat
 
 
@@ -505,7 +506,7 @@ def compare(frameworks=FRAMEWORKS, sigmas=(0.0, SIGMA_TEST), *, size: int = HELD
             load_sr_net(name)
             fw = _weights.registry()[name]["framework"]
             run = (lambda y, s, _fw=fw, _n=name:
-                   np.clip(apply_sr_net(y, _fw, weights_name=_n), 0.0, 1.0))
+                   np.clip(apply_sr_net(y, _fw, sigma=s, weights_name=_n), 0.0, 1.0))
         else:
             run = (lambda y, s, _f=label: reconstruct(y, _f, NET_SCALE, sigma=s))
         run(degrade(next(iter(images.values())), NET_SCALE), 0.0)   # load and warm up

@@ -37,7 +37,7 @@ def test_fresh_networks_start_from_bicubic(name):
     model = nets.build_sr_net(name).eval()
     y = torch.rand(2, 1, 6, 10)
     with torch.no_grad():
-        out = model(y)
+        out = model(y, torch.tensor([0.0, 0.03]))
     assert out.shape == (2, 1, 24, 40)
     # The last layer of every residual branch starts at zero, so the untrained network is
     # bicubic ×4 (two bicubic ×2 for the progressive one); float32 round-off only.
@@ -51,6 +51,10 @@ def test_networks_reject_bad_input():
     model = nets.build_sr_net("post")
     with pytest.raises(ValueError, match="y must be a tensor of shape"):
         model(torch.rand(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="sigma must be a scalar or have one value per image"):
+        model(torch.rand(2, 1, 8, 8), torch.zeros(3))
+    with pytest.raises(ValueError, match="sigma must be >= 0"):
+        nets.apply_sr_net(np.zeros((8, 8)), "post", sigma=-0.1)
     with pytest.raises(ValueError, match="Unknown framework"):
         nets.build_sr_net("srgan")
     with pytest.raises(ValueError, match="Unknown framework"):
@@ -78,7 +82,7 @@ def test_every_sr_trainer_is_registered():
 
 def test_sample_batch_is_the_forward_model_with_mixed_noise():
     pool = train_sr._pool(48)
-    x, y = train_sr.sample_batch(pool, np.random.default_rng([0, 3]), 64, 48)
+    x, y, sigma = train_sr.sample_batch(pool, np.random.default_rng([0, 3]), 64, 48)
     assert x.shape == (64, 1, 48, 48) and y.shape == (64, 1, 12, 12)
     clean = x.reshape(64, 1, 12, 4, 12, 4).mean(axis=(3, 5))
     noise_std = (y - clean).reshape(64, -1).std(axis=1)
@@ -86,7 +90,10 @@ def test_sample_batch_is_the_forward_model_with_mixed_noise():
     # (empirical std of 144 samples, 25 % margin).
     assert 16 <= int(np.sum(noise_std < 1e-6)) <= 48
     assert noise_std.max() < 1.25 * sr.SIGMA_TRAIN_MAX
-    x2, y2 = train_sr.sample_batch(pool, np.random.default_rng([0, 3]), 64, 48)
+    # The returned noise levels are those used: zero exactly where no noise was added.
+    np.testing.assert_array_equal(sigma == 0, noise_std < 1e-6)
+    assert sigma.shape == (64,) and sigma.max() <= sr.SIGMA_TRAIN_MAX
+    x2, y2, _ = train_sr.sample_batch(pool, np.random.default_rng([0, 3]), 64, 48)
     np.testing.assert_array_equal(y, y2)
 
 
@@ -158,6 +165,17 @@ def test_each_framework_beats_bicubic_by_one_db(framework, heldout_pairs):
     # The target: at least 1 dB over bicubic at ×4 without noise, on average over
     # the held-out images (PSNR in [0, 1], 4-pixel border cropped).
     assert gain >= 1.0, gain
+
+
+def test_noise_level_input_changes_the_output():
+    if not _have("sr_post"):
+        pytest.skip("weights not built")
+    y = sr.degrade(sr.heldout_images(64)["coins"], 4, sr.SIGMA_TEST, seed=1)
+    a = nets.apply_sr_net(y, "post", sigma=0.0)
+    b = nets.apply_sr_net(y, "post", sigma=sr.SIGMA_TEST)
+    # Told that there is noise, the network smooths more: a smaller total variation.
+    tv = lambda u: np.abs(np.diff(u, axis=0)).sum() + np.abs(np.diff(u, axis=1)).sum()  # noqa: E731
+    assert tv(b) < tv(a)
 
 
 def test_shipped_networks_are_deterministic():

@@ -119,8 +119,8 @@ def check_back_projection_step(student_step) -> str | None:
             if matches(got, variant, 1e-10):
                 raise CheckFailure(f"with s = {s}: {message}")
         raise CheckFailure(f"with s = {s}, tau = {tau} your step differs from "
-                           "x̂ + tau · A⁺(y − A x̂) (A: mean of each s × s block, A⁺: repeat "
-                           "each pixel s × s times).")
+                           "x̂ + tau · A⁺(y − A x̂) (A: mean of each s × s block, "
+                           "A⁺: repeat each pixel s × s times).")
     x_hat, y = rng.random((8, 12)), rng.random((2, 3))
     one = as_result(call_student(student_step, x_hat, y, 4, 1.0,
                                  called_with="tau = 1"), shape=(8, 12))

@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["SR_ARCH", "SR_NET_NAMES", "bicubic_torch", "PreUpsampling", "PostUpsampling",
+__all__ = ["SR_ARCH", "SR_NET_NAMES", "SIGMA_NORM", "bicubic_torch", "PreUpsampling",
+           "PostUpsampling",
            "Progressive", "BackProjection", "Discriminator", "build_sr_net", "count_parameters",
            "load_sr_net", "apply_sr_net", "perceptual_features"]
 
@@ -20,6 +21,8 @@ SR_ARCH: dict[str, dict] = {
     "dbpn": {"channels": 20, "num_stages": 2},
 }
 SR_NET_NAMES: tuple[str, ...] = tuple(SR_ARCH)
+#: The noise-level channel holds ``sigma / SIGMA_NORM`` (1 at the top of the training range).
+SIGMA_NORM: float = 10 / 255
 
 
 @functools.lru_cache(maxsize=64)
@@ -66,13 +69,25 @@ def _check_input(y: torch.Tensor) -> None:
                          f"got {tuple(getattr(y, 'shape', ()))}")
 
 
+def _with_sigma(y: torch.Tensor, sigma) -> torch.Tensor:
+    """``y`` (B, 1, m, n) with a second, constant channel ``sigma / SIGMA_NORM``."""
+    batch = y.shape[0]
+    sigma = torch.as_tensor(sigma, dtype=y.dtype).reshape(-1)
+    if sigma.numel() not in (1, batch):
+        raise ValueError(f"sigma must be a scalar or have one value per image, got "
+                         f"{sigma.numel()} values for {batch} images")
+    level = (sigma / SIGMA_NORM).view(-1, 1, 1, 1).expand(batch, 1, *y.shape[2:])
+    return torch.cat([y, level], dim=1)
+
+
 class PreUpsampling(nn.Module):
     r"""Pre-upsampling: bicubic ×4 first, then a CNN refines on the high-resolution grid.
 
-    .. math:: \hat x = U y + R_\theta(U y),
+    .. math:: \hat x = U y + R_\theta(U y, \sigma),
 
     with ``U`` bicubic upsampling and ``R_θ`` ``depth`` 3×3 convolutions (ReLU between),
-    which predicts the missing detail (residual learning).
+    which predicts the missing detail (residual learning). Every network here also takes
+    the noise level ``sigma`` as a constant input channel (as FFDNet does).
 
     References
     ----------
@@ -86,17 +101,18 @@ class PreUpsampling(nn.Module):
 
     def __init__(self, channels: int = 32, depth: int = 7):
         super().__init__()
-        layers = [_conv(1, channels), nn.ReLU()]
+        layers = [_conv(2, channels), nn.ReLU()]
         for _ in range(depth - 2):
             layers += [_conv(channels, channels), nn.ReLU()]
         self.body = nn.Sequential(*layers)
         _init_relu(self.body)
         self.body.append(_zero_last(_conv(channels, 1)))
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, y: torch.Tensor, sigma=0.0) -> torch.Tensor:
+        """``y`` (B, 1, m, n), noise level ``sigma`` (scalar or (B,)) -> (B, 1, 4m, 4n)."""
         _check_input(y)
         up = bicubic_torch(y, self.scale)
-        return up + self.body(up)
+        return up + self.body(_with_sigma(up, sigma))
 
 
 class PostUpsampling(nn.Module):
@@ -118,16 +134,18 @@ class PostUpsampling(nn.Module):
 
     def __init__(self, channels: int = 48, depth: int = 5):
         super().__init__()
-        layers = [_conv(1, channels), nn.ReLU()]
+        layers = [_conv(2, channels), nn.ReLU()]
         for _ in range(depth - 2):
             layers += [_conv(channels, channels), nn.ReLU()]
         self.body = nn.Sequential(*layers)
         _init_relu(self.body)
         self.body.append(_zero_last(_conv(channels, self.scale ** 2)))
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, y: torch.Tensor, sigma=0.0) -> torch.Tensor:
+        """``y`` (B, 1, m, n), noise level ``sigma`` (scalar or (B,)) -> (B, 1, 4m, 4n)."""
         _check_input(y)
-        return bicubic_torch(y, self.scale) + F.pixel_shuffle(self.body(y), self.scale)
+        return bicubic_torch(y, self.scale) + F.pixel_shuffle(
+            self.body(_with_sigma(y, sigma)), self.scale)
 
 
 class Progressive(nn.Module):
@@ -147,7 +165,7 @@ class Progressive(nn.Module):
 
     def __init__(self, channels: int = 32, depth: int = 3):
         super().__init__()
-        self.head = _conv(1, channels)
+        self.head = _conv(2, channels)
         self.stages = nn.ModuleList()
         self.ups = nn.ModuleList()
         self.residuals = nn.ModuleList()
@@ -162,18 +180,19 @@ class Progressive(nn.Module):
         for res in self.residuals:
             _zero_last(res)
 
-    def forward_all(self, y: torch.Tensor) -> list[torch.Tensor]:
+    def forward_all(self, y: torch.Tensor, sigma=0.0) -> list[torch.Tensor]:
         """The ×2 and ×4 outputs."""
         _check_input(y)
-        h, img, outs = F.relu(self.head(y)), y, []
+        h, img, outs = F.relu(self.head(_with_sigma(y, sigma))), y, []
         for stage, up, res in zip(self.stages, self.ups, self.residuals):
             h = F.relu(F.pixel_shuffle(up(stage(h)), 2))
             img = bicubic_torch(img, 2) + res(h)
             outs.append(img)
         return outs
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        return self.forward_all(y)[-1]
+    def forward(self, y: torch.Tensor, sigma=0.0) -> torch.Tensor:
+        """``y`` (B, 1, m, n), noise level ``sigma`` (scalar or (B,)) -> (B, 1, 4m, 4n)."""
+        return self.forward_all(y, sigma)[-1]
 
 
 class _UpProjection(nn.Module):
@@ -227,14 +246,15 @@ class BackProjection(nn.Module):
 
     def __init__(self, channels: int = 20, num_stages: int = 2):
         super().__init__()
-        self.head = nn.Sequential(_conv(1, channels), nn.PReLU(channels))
+        self.head = nn.Sequential(_conv(2, channels), nn.PReLU(channels))
         self.ups = nn.ModuleList([_UpProjection(channels) for _ in range(num_stages)])
         self.downs = nn.ModuleList([_DownProjection(channels) for _ in range(num_stages - 1)])
         self.tail = _zero_last(_conv(channels * num_stages, 1))
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, y: torch.Tensor, sigma=0.0) -> torch.Tensor:
+        """``y`` (B, 1, m, n), noise level ``sigma`` (scalar or (B,)) -> (B, 1, 4m, 4n)."""
         _check_input(y)
-        low, highs = self.head(y), []
+        low, highs = self.head(_with_sigma(y, sigma)), []
         for k, up in enumerate(self.ups):
             highs.append(up(low))
             if k < len(self.downs):
@@ -296,18 +316,22 @@ def load_sr_net(weights_name: str) -> nn.Module:
     return model
 
 
-def apply_sr_net(y, framework: str, *, weights_name: str | None = None) -> np.ndarray:
-    """Run the shipped ×4 network of ``framework`` on a low-resolution image ``y`` (m, n).
+def apply_sr_net(y, framework: str, *, sigma: float = 0.0,
+                 weights_name: str | None = None) -> np.ndarray:
+    """Run the shipped ×4 network of ``framework`` on a low-resolution image ``y`` (m, n)
+    with noise level ``sigma`` (>= 0, on the [0, 1] scale).
 
-    Returns the (4m, 4n) float64 estimate, not clipped. One torch thread is enough here.
+    Returns the (4m, 4n) float64 estimate, not clipped.
     """
-    from .._validate import as_image, check_choice
+    from .._validate import as_image, check_choice, check_scalar
 
     y = as_image(y, "y")
     check_choice(framework, "framework", SR_NET_NAMES)
+    sigma = check_scalar(sigma, "sigma", low=0.0)
     model = load_sr_net(weights_name or f"sr_{framework}")
     with torch.no_grad():
-        out = model(torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None, None])
+        out = model(torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None, None],
+                    sigma)
     return out[0, 0].double().numpy()
 
 

@@ -14,13 +14,13 @@ __all__ = ["FRAMEWORK_STEPS", "LOSSES", "LOSS_STEPS", "ADVERSARIAL_STEPS", "DEFA
            "TRAINER_NAMES", "sample_batch", "pixel_loss", "total_variation", "train",
            "add_arguments", "main"]
 
-#: Steps of each framework network (about 25 CPU minutes for the four, one thread).
-FRAMEWORK_STEPS: dict[str, int] = {"pre": 2000, "post": 5000, "progressive": 2000,
-                                   "dbpn": 2000}
+#: Steps of each framework network (about 17 CPU minutes for the four, one thread).
+FRAMEWORK_STEPS: dict[str, int] = {"pre": 1500, "post": 4000, "progressive": 1500,
+                                   "dbpn": 1500}
 #: The losses compared on the post-upsampling architecture.
 LOSSES: tuple[str, ...] = ("l1", "l2", "huber", "perceptual", "tv", "adversarial")
 #: Steps of each loss variant (short runs, the same for every loss).
-LOSS_STEPS: int = 1500
+LOSS_STEPS: int = 1000
 #: Steps of adversarial fine-tuning, starting from the ``sr_loss_l1`` weights.
 ADVERSARIAL_STEPS: int = 400
 DEFAULTS: dict = {
@@ -43,8 +43,8 @@ def _pool(patch_size: int) -> tuple:
 
 def sample_batch(pool, rng: np.random.Generator, batch_size: int, patch_size: int,
                  sigma_max: float | None = None):
-    """High-resolution patches ``x`` (B, 1, P, P) and noisy ×4 measurements ``y``
-    (B, 1, P/4, P/4), float32.
+    """High-resolution patches ``x`` (B, 1, P, P), noisy ×4 measurements ``y``
+    (B, 1, P/4, P/4) and their noise levels ``sigma`` (B,), float32.
 
     Random crops of random pool images, rotated by a multiple of 90° and flipped; ``y`` is
     the 4 × 4 block average plus white noise, with ``sigma = 0`` for half of the patches
@@ -65,7 +65,7 @@ def sample_batch(pool, rng: np.random.Generator, batch_size: int, patch_size: in
     sigma = np.where(rng.random(batch_size) < 0.5, 0.0,
                      rng.uniform(0.0, sigma_max, batch_size)).astype(np.float32)
     y = y + sigma[:, None, None, None] * rng.standard_normal(y.shape, dtype=np.float32)
-    return x, y.astype(np.float32)
+    return x, y.astype(np.float32), sigma
 
 
 def total_variation(x):
@@ -121,10 +121,10 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
 
     Each step draws ``batch_size`` high-resolution patches ``x``, their ×4 block averages
     with mixed noise ``y = A x + sigma n`` (:func:`sample_batch`), and minimises the loss
-    between ``f_θ(y)`` and ``x`` with Adam (warm-up, cosine decay): L1 for the four
-    frameworks (the progressive network adds the L1 error of its ×2 output against the
-    2 × 2 block average of ``x``), the named loss for ``sr-loss-*`` (post-upsampling
-    architecture, :data:`LOSS_STEPS` steps each).
+    between ``f_θ(y, sigma)`` and ``x`` (the networks are told the noise level) with Adam
+    (warm-up, cosine decay): L1 for the four frameworks (the progressive network adds the
+    L1 error of its ×2 output against the 2 × 2 block average of ``x``), the named loss
+    for ``sr-loss-*`` (post-upsampling architecture, :data:`LOSS_STEPS` steps each).
 
     ``sr-loss-adversarial`` starts from the ``sr_loss_l1`` weights and fine-tunes them
     for :data:`ADVERSARIAL_STEPS` steps against a tiny discriminator ``D`` (non-saturating
@@ -184,18 +184,18 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
         model = generator
 
     def batch_fn(rng, step):
-        x, y = sample_batch(pool, rng, batch_size, patch_size)
-        return torch.from_numpy(x), torch.from_numpy(y)
+        x, y, sigma = sample_batch(pool, rng, batch_size, patch_size)
+        return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(sigma)
 
     def loss_fn(net, batch):
-        x, y = batch
+        x, y, sigma = batch
         if not adversarial:
             if framework == "progressive":
-                x2, x4 = net.forward_all(y)
+                x2, x4 = net.forward_all(y, sigma)
                 return (x4 - x).abs().mean() + (x2 - F.avg_pool2d(x, 2)).abs().mean()
-            return pixel_loss(net(y), x, loss)
+            return pixel_loss(net(y, sigma), x, loss)
         gen, disc = net["generator"], net["discriminator"]
-        x_hat = gen(y)
+        x_hat = gen(y, sigma)
         frozen = {k: v.detach() for k, v in disc.named_parameters()}
         fake_logit = torch.func.functional_call(disc, frozen, (x_hat,))
         g_loss = (x_hat - x).abs().mean() + DEFAULTS["adversarial_weight"] * F.softplus(
@@ -203,8 +203,8 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
         d_loss = F.softplus(-disc(x)).mean() + F.softplus(disc(x_hat.detach())).mean()
         return g_loss + d_loss
 
-    x_mon, y_mon = sample_batch(pool, np.random.default_rng([seed, 1 << 30]), 32,
-                                patch_size, sigma_max=0.0)
+    x_mon, y_mon, _ = sample_batch(pool, np.random.default_rng([seed, 1 << 30]), 32,
+                                   patch_size, sigma_max=0.0)
     x_mon, y_mon = torch.from_numpy(x_mon), torch.from_numpy(y_mon)
 
     def monitor(net):
