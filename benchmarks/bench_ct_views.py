@@ -64,8 +64,9 @@ def views_table(sources, label: str, settings=SETTINGS) -> dict:
                   "= the 128² phantom decimated to 64². FBP: ramp filter. SART: 10 sweeps, "
                   "x ≥ 0. CGLS: 20 iterations. TV: (π/2K)‖Rx − y‖² + λ TV(x), x ≥ 0, "
                   f"{TV_ITERS} PDHG iterations, λ tuned on the training phantoms "
-                  f"{TUNE_SEEDS}. Learned: FBPConvNet on the FBP (weights shipped, "
-                  "trained on 18–90 views; 180 views is outside its training range). "
+                  f"{TUNE_SEEDS}. Learned: FBPConvNet on the FBP, output ≥ 0 (weights "
+                  "shipped, trained on 18–90 views; 180 views is outside its training "
+                  "range). "
                   "The 'TV ≥ FBP + 3 dB' target is for 60 noise-free views; other rows "
                   "show it in parentheses. Time: all methods, all phantoms of the row."),
     }

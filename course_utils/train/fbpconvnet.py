@@ -14,7 +14,7 @@ DEFAULTS: dict = {
     "steps": 3000, "batch_size": 16, "lr": 1e-3, "seed": 0, "threads": 1,
     "clean_fraction": 0.5, "dose_range": (10 ** 3.5, 1e6), "ellipse_range": (4, 12),
     "head_fraction": 0.5,
-    "finetune_steps": 4000, "finetune_lr": 5e-4, "finetune_clean_fraction": 0.7,
+    "finetune_steps": 2500, "finetune_lr": 5e-4, "finetune_clean_fraction": 0.7,
     "finetune_head_fraction": 0.3,
     "warmup": 100, "checkpoint_every": 100, "log_every": 50,
 }
