@@ -30,6 +30,9 @@ _SKIMAGE_IMAGES = {
     "cell": "cell",
     "clock": "clock",
     "checkerboard": "checkerboard",
+    "retina": "retina",
+    "ihc": "immunohistochemistry",
+    "motorcycle": "stereo_motorcycle",
 }
 
 IMAGE_NAMES: tuple[str, ...] = tuple(_SKIMAGE_IMAGES)
@@ -43,6 +46,8 @@ def _read(name: str, color: bool) -> np.ndarray:
     from skimage.color import rgb2gray
 
     img = getattr(skimage.data, _SKIMAGE_IMAGES[name])()
+    if name == "motorcycle":
+        img = img[0]  # the left view of the stereo pair (left, right, disparity)
     if img.dtype == bool:
         img = img.astype(np.float64)
     elif img.dtype == np.uint8:

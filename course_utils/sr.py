@@ -35,7 +35,7 @@ FRAMEWORK_LABELS: dict[str, str] = {
 #: Bundled images the networks are trained on (grey, several scales).
 TRAIN_IMAGES: tuple[str, ...] = (
     "astronaut", "text", "brick", "grass", "gravel", "page", "coffee", "horse", "rocket",
-    "hubble", "cell", "clock",
+    "hubble", "cell", "clock", "retina", "ihc", "motorcycle",
 )
 #: Bundled images kept out of training; only tests, benchmarks and the notebook use them.
 HELDOUT_IMAGES: tuple[str, ...] = ("camera", "coins", "moon", "chelsea")

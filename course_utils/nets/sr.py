@@ -16,7 +16,7 @@ __all__ = ["SR_ARCH", "SR_NET_NAMES", "SIGMA_NORM", "bicubic_torch", "PreUpsampl
 #: Architecture of each shipped network (all ×4, grey images).
 SR_ARCH: dict[str, dict] = {
     "pre": {"channels": 32, "depth": 7},
-    "post": {"channels": 48, "depth": 5},
+    "post": {"channels": 64, "depth": 8},
     "progressive": {"channels": 32, "depth": 3},
     "dbpn": {"channels": 20, "num_stages": 2},
 }
@@ -132,7 +132,7 @@ class PostUpsampling(nn.Module):
 
     scale = 4
 
-    def __init__(self, channels: int = 48, depth: int = 5):
+    def __init__(self, channels: int = 64, depth: int = 8):
         super().__init__()
         layers = [_conv(2, channels), nn.ReLU()]
         for _ in range(depth - 2):

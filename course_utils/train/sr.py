@@ -10,13 +10,15 @@ import numpy as np
 
 from ._loop import fit, save_and_register
 
-__all__ = ["FRAMEWORK_STEPS", "LOSSES", "LOSS_STEPS", "ADVERSARIAL_STEPS", "DEFAULTS",
+__all__ = ["FRAMEWORK_STEPS", "LOSS_ARCH", "LOSSES", "LOSS_STEPS", "ADVERSARIAL_STEPS", "DEFAULTS",
            "TRAINER_NAMES", "sample_batch", "pixel_loss", "total_variation", "train",
            "add_arguments", "main"]
 
-#: Steps of each framework network (about 17 CPU minutes for the four, one thread).
-FRAMEWORK_STEPS: dict[str, int] = {"pre": 1500, "post": 4000, "progressive": 1500,
-                                   "dbpn": 1500}
+#: Steps of each framework network (about 35 CPU minutes for the four, one thread).
+FRAMEWORK_STEPS: dict[str, int] = {"pre": 3000, "post": 6000, "progressive": 3000,
+                                   "dbpn": 3000}
+#: The smaller post-upsampling network on which the losses are compared.
+LOSS_ARCH: dict = {"channels": 48, "depth": 5}
 #: The losses compared on the post-upsampling architecture.
 LOSSES: tuple[str, ...] = ("l1", "l2", "huber", "perceptual", "tv", "adversarial")
 #: Steps of each loss variant (short runs, the same for every loss).
@@ -172,7 +174,8 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
     pool = _pool(patch_size)
     log(f"{key}: {len(pool)} pool images, {steps} steps of {batch_size} patches "
         f"{patch_size}x{patch_size}, loss {loss}", flush=True)
-    generator = build_sr_net(framework)
+    arch = dict(SR_ARCH[framework]) if key == f"sr_{framework}" else dict(LOSS_ARCH)
+    generator = build_sr_net(framework, **arch)
     adversarial = loss == "adversarial"
     extra_cpu = 0.0
     if adversarial:
@@ -221,7 +224,7 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
                  adversarial else 1, name=key, checkpoint_dir=checkpoint_dir, resume=resume,
                  checkpoint_every=DEFAULTS["checkpoint_every"], log_every=log_every,
                  monitor=monitor, verbose=verbose)
-    meta = dict(framework=framework, loss=loss, arch=dict(SR_ARCH[framework]), steps=steps,
+    meta = dict(framework=framework, loss=loss, arch=arch, steps=steps,
                 seed=seed, batch_size=batch_size, patch_size=patch_size, threads=threads,
                 lr=lr, parameters=count_parameters(generator),
                 train_cpu_seconds=round(result.cpu_seconds + extra_cpu))
