@@ -73,3 +73,23 @@ def test_save_state_is_float32_and_loads_weights_only(tmp_path):
     assert all(v.dtype == torch.float32 for v in state.values())
     out, register = _loop.output_path("anything", tmp_path / "x.pt")
     assert out == tmp_path / "x.pt" and register is False
+
+
+@pytest.mark.parametrize("module", ["denoiser", "generator", "fbpconvnet", "mri", "sr"])
+def test_trainers_share_the_common_options(module):
+    import argparse
+    import importlib
+
+    trainer = importlib.import_module(f"course_utils.train.{module}")
+    parser = argparse.ArgumentParser()
+    trainer.add_arguments(parser)
+    args = parser.parse_args(["--steps", "7", "--seed", "3", "--threads", "1", "--batch-size",
+                              "2", "--lr", "0.5", "--out", "w.pt", "--checkpoint-dir", "ck",
+                              "--resume", "--log-every", "9"])
+    assert (args.steps, args.seed, args.threads, args.batch_size, args.lr, args.out,
+            args.checkpoint_dir, args.resume, args.log_every) == (7, 3, 1, 2, 0.5, "w.pt",
+                                                                  "ck", True, 9)
+    defaults = parser.parse_args([])
+    # Defaults come from each trainer's DEFAULTS dict; resuming is never the default.
+    assert defaults.seed == trainer.DEFAULTS["seed"] and defaults.resume is False
+    assert defaults.lr == trainer.DEFAULTS["lr"] and defaults.out is None

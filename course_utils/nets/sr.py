@@ -17,7 +17,7 @@ __all__ = ["SR_ARCH", "SR_NET_NAMES", "SIGMA_NORM", "bicubic_torch", "PreUpsampl
 SR_ARCH: dict[str, dict] = {
     "pre": {"channels": 32, "depth": 7},
     "post": {"channels": 64, "depth": 8},
-    "progressive": {"channels": 32, "depth": 3},
+    "progressive": {"channels": 48, "depth": 3},
     "dbpn": {"channels": 20, "num_stages": 2},
 }
 SR_NET_NAMES: tuple[str, ...] = tuple(SR_ARCH)
@@ -163,7 +163,7 @@ class Progressive(nn.Module):
 
     scale = 4
 
-    def __init__(self, channels: int = 32, depth: int = 3):
+    def __init__(self, channels: int = 48, depth: int = 3):
         super().__init__()
         self.head = _conv(2, channels)
         self.stages = nn.ModuleList()

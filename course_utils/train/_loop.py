@@ -18,9 +18,29 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["lr_at", "checkpoint_dir_for", "output_path", "TrainResult", "fit",
+__all__ = ["add_common_arguments", "lr_at", "checkpoint_dir_for", "output_path", "TrainResult", "fit",
            "save_state", "save_and_register"]
 
+
+
+def add_common_arguments(parser, defaults: dict, *, steps=None, steps_help: str | None = None,
+                         resume_help: str = "continue from the checkpoints in --checkpoint-dir"
+                         ) -> None:
+    """The options every training command shares: ``--steps``, ``--out``, ``--threads``,
+    ``--seed``, ``--batch-size``, ``--lr``, ``--checkpoint-dir``, ``--resume`` and
+    ``--log-every``, with defaults from the trainer's ``defaults`` dict (keys ``threads``,
+    ``seed``, ``batch_size``, ``lr``, ``log_every``) and ``steps``.
+    """
+    parser.add_argument("--steps", type=int, default=steps, help=steps_help)
+    parser.add_argument("--out", default=None,
+                        help="output file (default: the shipped weights, registry updated)")
+    parser.add_argument("--threads", type=int, default=defaults["threads"])
+    parser.add_argument("--seed", type=int, default=defaults["seed"])
+    parser.add_argument("--batch-size", type=int, default=defaults["batch_size"])
+    parser.add_argument("--lr", type=float, default=defaults["lr"])
+    parser.add_argument("--checkpoint-dir", default=None)
+    parser.add_argument("--resume", action="store_true", help=resume_help)
+    parser.add_argument("--log-every", type=int, default=defaults["log_every"])
 
 def lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
     """Learning rate at ``step``: linear warm-up over ``warmup`` steps, then cosine decay

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._loop import fit, lr_at, save_and_register
+from ._loop import add_common_arguments, fit, lr_at, save_and_register
 
 __all__ = ["TRAIN_IMAGES", "HELDOUT_IMAGES", "CHANNEL_IMAGES", "SIGMA_MAX", "DEFAULTS",
            "load_gray", "heldout_images", "training_pool", "sample_batch", "train",
@@ -249,18 +249,8 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options of ``python -m course_utils.train denoiser``."""
-    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"])
-    parser.add_argument("--out", default=None,
-                        help="output file (default: the shipped weights, registry updated)")
-    parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    add_common_arguments(parser, DEFAULTS, steps=DEFAULTS["steps"])
     parser.add_argument("--patch-size", type=int, default=DEFAULTS["patch_size"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    parser.add_argument("--checkpoint-dir", default=None)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from the checkpoint in --checkpoint-dir")
-    parser.add_argument("--log-every", type=int, default=DEFAULTS["log_every"])
 
 
 def main(args: argparse.Namespace) -> Path:

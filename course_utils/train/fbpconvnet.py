@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._loop import checkpoint_dir_for, fit, save_and_register
+from ._loop import add_common_arguments, checkpoint_dir_for, fit, save_and_register
 
 __all__ = ["DEFAULTS", "sample_batch", "train", "add_arguments", "main"]
 
@@ -203,23 +203,13 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options of ``python -m course_utils.train fbpconvnet``."""
-    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"],
-                        help="steps of phase 1 (squared error)")
-    parser.add_argument("--out", default=None,
-                        help="output file (default: the shipped weights, registry updated)")
-    parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    add_common_arguments(parser, DEFAULTS, steps=DEFAULTS["steps"],
+                         steps_help="steps of phase 1 (squared error)")
     parser.add_argument("--head-fraction", type=float, default=DEFAULTS["head_fraction"],
                         help="share of head-like phantoms (with a skull) in the batches")
     parser.add_argument("--finetune-steps", type=int, default=DEFAULTS["finetune_steps"],
                         help="steps of phase 2 (absolute error, more noise-free data)")
     parser.add_argument("--finetune-lr", type=float, default=DEFAULTS["finetune_lr"])
-    parser.add_argument("--checkpoint-dir", default=None)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from the checkpoints in --checkpoint-dir")
-    parser.add_argument("--log-every", type=int, default=DEFAULTS["log_every"])
 
 
 def main(args: argparse.Namespace) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._loop import checkpoint_dir_for, fit, save_and_register
+from ._loop import add_common_arguments, checkpoint_dir_for, fit, save_and_register
 
 __all__ = ["PHANTOM_KWARGS", "TRAIN_SEED", "HELDOUT_SEED", "DEFAULTS", "phantom_pool",
            "heldout_phantoms", "train", "add_arguments", "main"]
@@ -174,21 +174,11 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options of ``python -m course_utils.train generator``."""
-    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"])
-    parser.add_argument("--out", default=None,
-                        help="output file (default: the shipped weights, registry updated)")
-    parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    add_common_arguments(parser, DEFAULTS, steps=DEFAULTS["steps"])
     parser.add_argument("--kl-weight", type=float, default=DEFAULTS["kl_weight"])
     parser.add_argument("--pool-size", type=int, default=DEFAULTS["pool_size"])
-    parser.add_argument("--checkpoint-dir", default=None)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from the checkpoint in --checkpoint-dir")
     parser.add_argument("--stop-at", type=int, default=None,
                         help="stop after this step of the schedule (resume later)")
-    parser.add_argument("--log-every", type=int, default=DEFAULTS["log_every"])
 
 
 def main(args: argparse.Namespace) -> Path:

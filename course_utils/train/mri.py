@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._loop import fit, save_and_register
+from ._loop import add_common_arguments, fit, save_and_register
 
 __all__ = ["TRAIN_IMAGES", "PATTERNS_TRAIN", "ACCELERATIONS", "CENTER_FRACTIONS", "DEFAULTS",
            "STEPS", "image_pool", "sample_batch", "train", "add_arguments", "main"]
@@ -200,19 +200,8 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m course_utils.train mri-kspace|mri-unet|mri-unrolled``."""
-    parser.add_argument("--steps", type=int, default=None,
-                        help=f"optimisation steps (default {STEPS})")
-    parser.add_argument("--out", default=None,
-                        help="output file (default: the shipped weights, registry updated)")
-    parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    add_common_arguments(parser, DEFAULTS, steps_help=f"optimisation steps (default {STEPS})")
     parser.add_argument("--size", type=int, default=DEFAULTS["size"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    parser.add_argument("--checkpoint-dir", default=None)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from the checkpoint in --checkpoint-dir")
-    parser.add_argument("--log-every", type=int, default=DEFAULTS["log_every"])
 
 
 def main(args: argparse.Namespace) -> Path:

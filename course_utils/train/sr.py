@@ -8,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ._loop import fit, save_and_register
+from ._loop import add_common_arguments, fit, save_and_register
 
 __all__ = ["FRAMEWORK_STEPS", "LOSS_ARCH", "LOSSES", "LOSS_STEPS", "ADVERSARIAL_STEPS", "DEFAULTS",
            "TRAINER_NAMES", "sample_batch", "pixel_loss", "total_variation", "train",
            "add_arguments", "main"]
 
-#: Steps of each framework network (about 35 CPU minutes for the four, one thread).
-FRAMEWORK_STEPS: dict[str, int] = {"pre": 3000, "post": 6000, "progressive": 3000,
-                                   "dbpn": 3000}
+#: Steps of each framework network (about 55 CPU minutes for the four, one thread).
+FRAMEWORK_STEPS: dict[str, int] = {"pre": 3000, "post": 6000, "progressive": 5000,
+                                   "dbpn": 4500}
 #: The smaller post-upsampling network on which the losses are compared.
 LOSS_ARCH: dict = {"channels": 48, "depth": 5}
 #: The losses compared on the post-upsampling architecture.
@@ -237,18 +237,8 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Command-line options of ``python -m course_utils.train sr-<name>``."""
-    parser.add_argument("--steps", type=int, default=None)
-    parser.add_argument("--out", default=None,
-                        help="output file (default: the shipped weights, registry updated)")
-    parser.add_argument("--threads", type=int, default=DEFAULTS["threads"])
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    add_common_arguments(parser, DEFAULTS)
     parser.add_argument("--patch-size", type=int, default=DEFAULTS["patch_size"])
-    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    parser.add_argument("--checkpoint-dir", default=None)
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from the checkpoint in --checkpoint-dir")
-    parser.add_argument("--log-every", type=int, default=DEFAULTS["log_every"])
 
 
 def main(args: argparse.Namespace) -> Path:
