@@ -46,7 +46,7 @@ def frameworks_table(size: int = sr.HELDOUT_SIZE) -> dict:
         target = ("—" if f == "bicubic" else _mark(gain > 0) if f == "ibp"
                   else _mark(gain >= 1.0))
         rows.append([sr.FRAMEWORK_LABELS[f], _params(f), round(clean["ms"], 1),
-                     round(clean["psnr"], 2), round(clean["ssim"], 3), round(gain, 2),
+                     round(clean["psnr"], 2), round(clean["ssim"], 3), round(gain, 3),
                      round(noisy["psnr"], 2), round(noisy["ssim"], 3),
                      round(noisy["psnr"] - result["bicubic"][sr.SIGMA_TEST]["psnr"], 2),
                      target])
