@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["add_common_arguments", "lr_at", "checkpoint_dir_for", "output_path", "TrainResult", "fit",
+__all__ = ["add_common_arguments", "check_common_options", "start_torch", "lr_at", "checkpoint_dir_for", "output_path", "TrainResult", "fit",
            "save_state", "save_and_register"]
 
 
@@ -41,6 +41,25 @@ def add_common_arguments(parser, defaults: dict, *, steps=None, steps_help: str 
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--resume", action="store_true", help=resume_help)
     parser.add_argument("--log-every", type=int, default=defaults["log_every"])
+
+
+def check_common_options(threads, seed, batch_size, lr) -> tuple[int, int, int, float]:
+    """Validate the options every trainer shares; return ``(threads, seed, batch_size, lr)``."""
+    from .._validate import check_int, check_scalar
+
+    return (check_int(threads, "threads", low=1), check_int(seed, "seed", low=0),
+            check_int(batch_size, "batch_size", low=1),
+            check_scalar(lr, "lr", low=0.0, low_inclusive=False))
+
+
+def start_torch(threads: int, seed: int, verbose: bool = True) -> Callable:
+    """Set torch's thread count and seed for a training run; return its log function
+    (``print``, or a no-op when not ``verbose``)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    return print if verbose else (lambda *a, **k: None)
 
 def lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
     """Learning rate at ``step``: linear warm-up over ``warmup`` steps, then cosine decay

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._loop import add_common_arguments, fit, lr_at, save_and_register
+from ._loop import (add_common_arguments, check_common_options, fit, lr_at, save_and_register,
+                    start_torch)
 
 __all__ = ["TRAIN_IMAGES", "HELDOUT_IMAGES", "CHANNEL_IMAGES", "SIGMA_MAX", "DEFAULTS",
            "load_gray", "heldout_images", "training_pool", "sample_batch", "train",
@@ -193,21 +194,16 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     """
     import torch
 
-    from .._validate import check_int, check_scalar
+    from .._validate import check_int
     from ..nets.denoiser import DENOISER_ARCH, build_denoiser
 
     steps = check_int(steps, "steps", low=1)
-    threads = check_int(threads, "threads", low=1)
-    seed = check_int(seed, "seed", low=0)
-    batch_size = check_int(batch_size, "batch_size", low=1)
+    threads, seed, batch_size, lr = check_common_options(threads, seed, batch_size, lr)
     patch_size = check_int(patch_size, "patch_size", low=8)
     if patch_size % 8:
         raise ValueError(f"patch_size must be a multiple of 8, got {patch_size}")
-    lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
 
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    log = print if verbose else (lambda *a, **k: None)
+    log = start_torch(threads, seed, verbose)
     natural, phantoms = training_pool(seed=seed, min_size=patch_size)
     log(f"training pool: {len(natural)} natural images, {len(phantoms)} phantoms", flush=True)
     model = build_denoiser()

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._loop import add_common_arguments, checkpoint_dir_for, fit, save_and_register
+from ._loop import (add_common_arguments, check_common_options, checkpoint_dir_for, fit,
+                    save_and_register, start_torch)
 
 __all__ = ["DEFAULTS", "sample_batch", "train", "add_arguments", "main"]
 
@@ -140,10 +141,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     from ..nets.fbpconvnet import FBPCONVNET_ARCH, build_fbpconvnet
 
     steps = check_int(steps, "steps", low=1)
-    threads = check_int(threads, "threads", low=1)
-    seed = check_int(seed, "seed", low=0)
-    batch_size = check_int(batch_size, "batch_size", low=1)
-    lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
+    threads, seed, batch_size, lr = check_common_options(threads, seed, batch_size, lr)
     head_fraction = check_scalar(head_fraction, "head_fraction", low=0.0, high=1.0)
     finetune_steps = check_int(finetune_steps, "finetune_steps", low=0)
     finetune_lr = check_scalar(finetune_lr, "finetune_lr", low=0.0, low_inclusive=False)
@@ -151,8 +149,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     log_every = check_int(log_every, "log_every", low=1)
     base = checkpoint_dir_for(_NAME, checkpoint_dir)
 
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
+    start_torch(threads, seed)
     model = build_fbpconvnet()
 
     # Monitor: the λ-tuning phantoms (training seeds) at 60 views, noise-free.

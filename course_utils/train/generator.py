@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._loop import add_common_arguments, checkpoint_dir_for, fit, save_and_register
+from ._loop import (add_common_arguments, check_common_options, checkpoint_dir_for, fit,
+                    save_and_register, start_torch)
 
 __all__ = ["PHANTOM_KWARGS", "TRAIN_SEED", "HELDOUT_SEED", "DEFAULTS", "phantom_pool",
            "heldout_phantoms", "train", "add_arguments", "main"]
@@ -119,17 +120,12 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     from ..nets.generator import GENERATOR_ARCH, build_encoder, build_generator
 
     steps = check_int(steps, "steps", low=1)
-    threads = check_int(threads, "threads", low=1)
-    seed = check_int(seed, "seed", low=0)
-    batch_size = check_int(batch_size, "batch_size", low=1)
-    lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
+    threads, seed, batch_size, lr = check_common_options(threads, seed, batch_size, lr)
     kl_weight = check_scalar(kl_weight, "kl_weight", low=0.0)
     pool_size = check_int(pool_size, "pool_size", low=1)
     stop_at = steps if stop_at is None else check_int(stop_at, "stop_at", low=1, high=steps)
 
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    log = print if verbose else (lambda *a, **k: None)
+    log = start_torch(threads, seed, verbose)
     t_pool = time.perf_counter()
     pool = phantom_pool(pool_size)
     log(f"{len(pool)} training phantoms in {time.perf_counter() - t_pool:.0f} s", flush=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._loop import add_common_arguments, fit, save_and_register
+from ._loop import add_common_arguments, check_common_options, fit, save_and_register, start_torch
 
 __all__ = ["TRAIN_IMAGES", "PATTERNS_TRAIN", "ACCELERATIONS", "CENTER_FRACTIONS", "DEFAULTS",
            "STEPS", "image_pool", "sample_batch", "train", "add_arguments", "main"]
@@ -143,25 +143,20 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
     """
     import torch
 
-    from .._validate import check_choice, check_int, check_scalar
+    from .._validate import check_choice, check_int
     from ..nets.mri import MRI_ARCH, MRI_NET_NAMES, build_mri_net, fft2c_t, ifft2c_t
 
     check_choice(name, "name", MRI_NET_NAMES)
     steps = STEPS[name] if steps is None else check_int(steps, "steps", low=1)
-    threads = check_int(threads, "threads", low=1)
-    seed = check_int(seed, "seed", low=0)
-    batch_size = check_int(batch_size, "batch_size", low=1)
+    threads, seed, batch_size, lr = check_common_options(threads, seed, batch_size, lr)
     size = check_int(size, "size", low=16)
     if size % 8:
         raise ValueError(f"size must be a multiple of 8, got {size}")
-    lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", low=1)
     log_every = check_int(log_every, "log_every", low=1)
     key = f"mri_{name}"
 
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    log = print if verbose else (lambda *a, **k: None)
+    log = start_torch(threads, seed, verbose)
     pool = image_pool(size)
     log(f"{key}: {len(pool)} pool images, {steps} steps of {batch_size} at {size}x{size}",
         flush=True)

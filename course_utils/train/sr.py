@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._loop import add_common_arguments, fit, save_and_register
+from ._loop import add_common_arguments, check_common_options, fit, save_and_register, start_torch
 
 __all__ = ["FRAMEWORK_STEPS", "LOSS_ARCH", "LOSSES", "LOSS_STEPS", "ADVERSARIAL_STEPS", "DEFAULTS",
            "TRAINER_NAMES", "sample_batch", "pixel_loss", "total_variation", "train",
@@ -152,7 +152,7 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
     import torch.nn.functional as F
 
     from .. import weights
-    from .._validate import check_int, check_scalar
+    from .._validate import check_int
     from ..nets.sr import SR_ARCH, Discriminator, build_sr_net, count_parameters
 
     framework, loss = _split(name)
@@ -160,17 +160,12 @@ def train(name: str, *, steps: int | None = None, out=None, threads: int = DEFAU
     default_steps = (FRAMEWORK_STEPS[framework] if key == f"sr_{framework}" else
                      ADVERSARIAL_STEPS if loss == "adversarial" else LOSS_STEPS)
     steps = default_steps if steps is None else check_int(steps, "steps", low=1)
-    threads = check_int(threads, "threads", low=1)
-    seed = check_int(seed, "seed", low=0)
-    batch_size = check_int(batch_size, "batch_size", low=1)
+    threads, seed, batch_size, lr = check_common_options(threads, seed, batch_size, lr)
     patch_size = check_int(patch_size, "patch_size", low=16)
     if patch_size % 8:
         raise ValueError(f"patch_size must be a multiple of 8, got {patch_size}")
-    lr = check_scalar(lr, "lr", low=0.0, low_inclusive=False)
 
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    log = print if verbose else (lambda *a, **k: None)
+    log = start_torch(threads, seed, verbose)
     pool = _pool(patch_size)
     log(f"{key}: {len(pool)} pool images, {steps} steps of {batch_size} patches "
         f"{patch_size}x{patch_size}, loss {loss}", flush=True)
