@@ -135,6 +135,48 @@ def test_ibp_adjoint_never_moves_away_from_the_truth(heldout):
     assert np.linalg.norm(x1 - x) <= np.linalg.norm(x0 - x)
 
 
+def test_project_consistent_without_noise_is_the_adjoint_step():
+    rng = np.random.default_rng(5)
+    x_hat, y = rng.random((16, 20)), rng.random((4, 5))
+    p = sr.project_consistent(x_hat, y, 4)
+    np.testing.assert_array_equal(p, sr.back_projection_step(x_hat, y, 4, back="adjoint"))
+    np.testing.assert_allclose(sr.forward_operator((16, 20), 4)(p), y, atol=1e-14)
+
+
+def test_project_consistent_lands_on_the_noise_ball_and_is_a_projection():
+    rng = np.random.default_rng(6)
+    A = sr.forward_operator((16, 16), 4)
+    y, sigma = rng.random((4, 4)), 0.05
+    radius = sigma * 4.0                         # sigma * sqrt(m n)
+    for _ in range(20):
+        x_hat = rng.random((16, 16))
+        p = sr.project_consistent(x_hat, y, 4, sigma=sigma)
+        misfit = np.linalg.norm(A(p) - y)
+        if np.linalg.norm(A(x_hat) - y) <= radius:
+            np.testing.assert_array_equal(p, x_hat)      # already consistent enough
+        else:
+            assert misfit == pytest.approx(radius, rel=1e-12)   # on the boundary
+        np.testing.assert_allclose(sr.project_consistent(p, y, 4, sigma=sigma), p,
+                                   atol=1e-14)           # idempotent
+        # Non-expansive towards any point of the set: a random z with ||A z - y|| <= radius.
+        w = rng.random((16, 16))
+        d = rng.standard_normal((4, 4))
+        z = w - 16 * A.adjoint(A(w) - y - 0.9 * radius * d / np.linalg.norm(d))
+        assert np.linalg.norm(A(z) - y) <= radius * (1 + 1e-12)
+        assert np.linalg.norm(p - z) <= np.linalg.norm(x_hat - z) + 1e-12
+
+
+def test_project_consistent_bad_input():
+    with pytest.raises(ValueError, match="x_hat must have shape"):
+        sr.project_consistent(np.zeros((8, 9)), np.zeros((2, 2)), 4)
+    with pytest.raises(ValueError, match="sigma must be >= 0"):
+        sr.project_consistent(np.zeros((8, 8)), np.zeros((2, 2)), 4, sigma=-0.01)
+    with pytest.raises(ValueError, match="y"):
+        sr.project_consistent(np.zeros((8, 8)), np.full((2, 2), np.nan), 4)
+    with pytest.raises(TypeError, match="consistent must be a bool"):
+        sr.reconstruct(np.zeros((8, 8)), "bicubic", 2, consistent=1)
+
+
 def test_reconstruct_classical_frameworks_and_evaluate():
     x = sr.heldout_images(64)["coins"]
     y = sr.degrade(x, 2)

