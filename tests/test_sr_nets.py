@@ -61,6 +61,22 @@ def test_networks_reject_bad_input():
         nets.apply_sr_net(np.zeros((8, 8)), "ibp")
     with pytest.raises(ValueError, match="Unknown weights_name"):
         nets.load_sr_net("denoiser")
+    with pytest.raises(ValueError, match="pack must be 1, 2 or 4"):
+        nets.build_sr_net("pre", pack=3)
+
+
+@pytest.mark.parametrize("pack", [1, 2, 4])
+def test_packed_pre_upsampling_is_a_correction_of_bicubic(pack):
+    # Space-to-depth and back is a permutation: with the last layer's weights at zero and a
+    # bias b, the output is bicubic plus b on the matching pixel of every pack × pack block.
+    model = nets.build_sr_net("pre", channels=8, depth=3, pack=pack).eval()
+    with torch.no_grad():
+        model.body[-1].bias.copy_(torch.arange(pack ** 2, dtype=torch.float32))
+        y = torch.rand(1, 1, 4, 6)
+        out = model(y, 0.0) - nets.bicubic_torch(y, 4)
+    expected = torch.arange(pack ** 2, dtype=torch.float32).reshape(pack, pack).repeat(
+        16 // pack, 24 // pack)
+    assert torch.allclose(out[0, 0], expected, atol=1e-5)
 
 
 def test_perceptual_features_come_from_the_frozen_denoiser():
