@@ -65,8 +65,7 @@ def views_table(sources, label: str, settings=SETTINGS) -> dict:
                   "x ≥ 0. CGLS: 20 iterations. TV: (π/2K)‖Rx − y‖² + λ TV(x), x ≥ 0, "
                   f"{TV_ITERS} PDHG iterations, λ tuned on the training phantoms "
                   f"{TUNE_SEEDS}. Learned: FBPConvNet on the FBP, output ≥ 0 (weights "
-                  "shipped, trained on 18–90 views; 180 views is outside its training "
-                  "range). "
+                  "shipped, trained on 18–90 views, and 180 in its last phase). "
                   "The 'TV ≥ FBP + 3 dB' target is for 60 noise-free views; other rows "
                   "show it in parentheses. Time: all methods, all phantoms of the row."),
     }

@@ -24,7 +24,8 @@ __all__ = [
 IMAGE_SIZE: int = 64
 #: Ellipses inside the body of every evaluation phantom.
 NUM_ELLIPSES: int = 8
-#: Numbers of views the network is trained on (one network for all of them).
+#: Numbers of views the network is trained on (one network for all of them) in its first
+#: two phases; the third adds 180 (``course_utils.train.fbpconvnet.DEFAULTS``).
 TRAIN_VIEWS: tuple[int, ...] = (18, 36, 60, 90)
 #: Seeds of the training phantoms of :func:`course_utils.data.random_ellipses`.
 TRAIN_SEEDS: range = range(0, 200_000)
@@ -442,8 +443,9 @@ def postprocess(x_fbp, num_views: int) -> np.ndarray:
     x_fbp : ndarray of shape (M, N)
         A ramp-filtered FBP (:func:`fbp_views`) of an object in [0, 1]; real.
     num_views : int
-        Number of views of its sinogram (the network was trained on 18 to 90 views;
-        it runs on any number, with growing error outside that range).
+        Number of views of its sinogram (the network was trained on 18 to 90 views,
+        and 180 in its last phase; it runs on any number, with growing error outside
+        that range).
 
     Returns
     -------

@@ -14,6 +14,7 @@ from course_utils.nets.fbpconvnet import (FBPCONVNET_ARCH, FBPConvNet,  # noqa: 
                                           build_fbpconvnet)
 from course_utils.operators import Radon  # noqa: E402
 from course_utils.solvers import tv_reconstruct  # noqa: E402
+from course_utils.train import fbpconvnet as fbp_train  # noqa: E402
 
 
 # =====================================================================================
@@ -239,8 +240,10 @@ def test_training_command_runs_a_few_steps(tmp_path):
     module.add_arguments(parser)
     out = tmp_path / "w.pt"
     # What `python -m course_utils.train fbpconvnet --steps 2 ...` runs: 2 steps of
-    # phase 1 (squared error), 1 of phase 2 (absolute error).
+    # phase 1 (squared error), 1 of phase 2 (absolute error), 1 of phase 3 (a drawn set).
+    small = dict(cached_steps=1, cached_samples=4)
     module.main(parser.parse_args(["--steps", "2", "--finetune-steps", "1",
+                                   "--cached-steps", "1", "--cached-samples", "4",
                                    "--batch-size", "2", "--out", str(out),
                                    "--checkpoint-dir", str(tmp_path)]))
     state = torch.load(out, weights_only=True)
@@ -248,21 +251,23 @@ def test_training_command_runs_a_few_steps(tmp_path):
     net.load_state_dict(state)
     assert (tmp_path / "phase1" / "checkpoint.pt").is_file()
     assert (tmp_path / "phase2" / "checkpoint.pt").is_file()
+    assert (tmp_path / "phase3" / "checkpoint.pt").is_file()
     # Seeded: a second run from scratch gives the same weights, bit for bit.
     again = module.train(steps=2, finetune_steps=1, batch_size=2, out=tmp_path / "w2.pt",
-                         checkpoint_dir=tmp_path / "second", verbose=False)
+                         checkpoint_dir=tmp_path / "second", verbose=False, **small)
     state2 = torch.load(again, weights_only=True)
     assert all(torch.equal(state[k], state2[k]) for k in state)
-    # Phase 1 alone, then resumed into phase 2: a finished phase 1 is not rerun and the
-    # result equals the uninterrupted run, bit for bit.
-    module.train(steps=2, finetune_steps=0, batch_size=2, out=tmp_path / "w3.pt",
-                 checkpoint_dir=tmp_path / "third", verbose=False)
+    # Phase 1 alone, then resumed into phases 2 and 3: a finished phase is not rerun and
+    # the result equals the uninterrupted run, bit for bit.
+    module.train(steps=2, finetune_steps=0, cached_steps=0, batch_size=2,
+                 out=tmp_path / "w3.pt", checkpoint_dir=tmp_path / "third", verbose=False)
     resumed = module.train(steps=2, finetune_steps=1, batch_size=2, out=tmp_path / "w3.pt",
-                           checkpoint_dir=tmp_path / "third", resume=True, verbose=False)
+                           checkpoint_dir=tmp_path / "third", resume=True, verbose=False,
+                           **small)
     state3 = torch.load(resumed, weights_only=True)
     assert all(torch.equal(state[k], state3[k]) for k in state)
-    # Phase 2 changes the phase-1 weights.
-    phase1 = torch.load(module.train(steps=2, finetune_steps=0, batch_size=2,
+    # Phases 2 and 3 change the phase-1 weights.
+    phase1 = torch.load(module.train(steps=2, finetune_steps=0, cached_steps=0, batch_size=2,
                                      out=tmp_path / "w4.pt",
                                      checkpoint_dir=tmp_path / "fourth", verbose=False),
                         weights_only=True)
@@ -277,6 +282,29 @@ def test_training_rejects_bad_arguments(tmp_path):
         train(steps=1, finetune_lr=0.0, out=tmp_path / "x.pt", checkpoint_dir=tmp_path)
     with pytest.raises(ValueError, match="steps"):
         train(steps=0, out=tmp_path / "x.pt", checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="cached_steps must be >= 0"):
+        train(steps=1, cached_steps=-1, out=tmp_path / "x.pt", checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="cached_samples must be >= 1"):
+        train(steps=1, cached_samples=0, out=tmp_path / "x.pt", checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="cached_lr"):
+        train(steps=1, cached_lr=0.0, out=tmp_path / "x.pt", checkpoint_dir=tmp_path)
+
+
+def test_cached_set_is_seeded_and_spans_its_views():
+    from course_utils.train.fbpconvnet import cached_set
+
+    a = cached_set(0, 5, views=(18, 180), batch_size=2)
+    b = cached_set(0, 5, views=(18, 180), batch_size=2)
+    assert [u.shape for u in a] == [(5, 1, 64, 64), (5,), (5, 1, 64, 64)]
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert set(a[1].tolist()) <= {18.0, 180.0}
+    # Its first chunk is the seeded batch (seed, 2, 0) of the phase-2 mixture.
+    first = fbp_train.sample_batch(np.random.default_rng([0, 2, 0]), 2, views=(18, 180),
+                                   clean_fraction=fbp_train.DEFAULTS["finetune_clean_fraction"],
+                                   head_fraction=fbp_train.DEFAULTS["finetune_head_fraction"])
+    np.testing.assert_array_equal(a[0][:2], first[0])
+    np.testing.assert_array_equal(a[2][:2], first[2])
 
 
 # =====================================================================================

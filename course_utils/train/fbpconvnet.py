@@ -9,7 +9,7 @@ import numpy as np
 from ._loop import (add_common_arguments, check_common_options, checkpoint_dir_for, fit,
                     save_and_register, start_torch)
 
-__all__ = ["DEFAULTS", "sample_batch", "train", "add_arguments", "main"]
+__all__ = ["DEFAULTS", "sample_batch", "cached_set", "train", "add_arguments", "main"]
 
 DEFAULTS: dict = {
     "steps": 3000, "batch_size": 16, "lr": 1e-3, "seed": 0, "threads": 1,
@@ -17,6 +17,8 @@ DEFAULTS: dict = {
     "head_fraction": 0.5,
     "finetune_steps": 2500, "finetune_lr": 5e-4, "finetune_clean_fraction": 0.7,
     "finetune_head_fraction": 0.3,
+    "cached_steps": 8000, "cached_samples": 10000, "cached_lr": 3e-4,
+    "cached_views": (18, 36, 60, 90, 180),
     "warmup": 100, "checkpoint_every": 100, "log_every": 50,
 }
 _NAME = "fbpconvnet"
@@ -75,11 +77,31 @@ def sample_batch(rng: np.random.Generator, batch_size: int, *, size: int | None 
     return x_fbp, num_views, x, seeds
 
 
+def cached_set(seed: int, num_samples: int, *, views=DEFAULTS["cached_views"],
+               batch_size: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``num_samples`` (FBP, views, phantom) triples for phase 3, drawn once.
+
+    Chunk ``j`` of ``batch_size`` samples is :func:`sample_batch` with
+    ``numpy.random.default_rng([seed, 2, j])``, 70 % noise-free and 30 % head-like
+    phantoms as in phase 2, views from ``views``.
+    """
+    chunks = []
+    for j in range(-(-num_samples // batch_size)):
+        chunks.append(sample_batch(np.random.default_rng([seed, 2, j]), batch_size,
+                                   clean_fraction=DEFAULTS["finetune_clean_fraction"],
+                                   head_fraction=DEFAULTS["finetune_head_fraction"],
+                                   views=views)[:3])
+    return tuple(np.concatenate(parts)[:num_samples] for parts in zip(*chunks))
+
+
 def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["threads"],
           seed: int = DEFAULTS["seed"], batch_size: int = DEFAULTS["batch_size"],
           lr: float = DEFAULTS["lr"], head_fraction: float = DEFAULTS["head_fraction"],
           finetune_steps: int = DEFAULTS["finetune_steps"],
           finetune_lr: float = DEFAULTS["finetune_lr"],
+          cached_steps: int = DEFAULTS["cached_steps"],
+          cached_samples: int = DEFAULTS["cached_samples"],
+          cached_lr: float = DEFAULTS["cached_lr"],
           checkpoint_dir=None, resume: bool = False,
           checkpoint_every: int = DEFAULTS["checkpoint_every"],
           log_every: int = DEFAULTS["log_every"], verbose: bool = True) -> Path:
@@ -92,10 +114,15 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     (``finetune_steps``, a fresh Adam and a new warm-up and cosine decay from
     ``finetune_lr``): the mean absolute error :math:`\|\hat x_\theta − x\|_1`, which
     penalises the small residual ripples on flat regions more than the squared error does,
-    on batches with 70 % noise-free and 30 % head-like phantoms. Both phases run through
+    on batches with 70 % noise-free and 30 % head-like phantoms. Phase 3
+    (``cached_steps``, fresh Adam from ``cached_lr``, absolute error): drawing a phantom and
+    simulating its sinogram on the fine grid costs four times more than a network step,
+    so phase 3 draws ``cached_samples`` pairs once (:func:`cached_set`, views 18 to 180)
+    and reuses them for many more steps per CPU second. (No flips or rotations: the fine
+    grid's decimation is not symmetric, so a flipped pair is not a pair of this geometry.) All phases run through
     :func:`course_utils.train._loop.fit`: the batch of step ``k`` depends only on
-    ``(seed, k)`` (phase 2: ``(seed, 1, k)``), so a resumed run sees the same data as an
-    uninterrupted one.
+    ``(seed, k)`` (phase 2: ``(seed, 1, k)``, phase 3: ``(seed, 3, k)``), so a resumed run
+    sees the same data as an uninterrupted one.
 
     Parameters
     ----------
@@ -116,12 +143,14 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
         Steps of phase 2 (0: none).
     finetune_lr : float
         Peak learning rate of phase 2.
+    cached_steps, cached_samples, cached_lr : int, int, float
+        Steps (0: no phase 3), size of the drawn set, and peak learning rate of phase 3.
     checkpoint_dir : str or Path, optional
         Where checkpoints go (default: ``<tmp>/course_utils_train/fbpconvnet``), one
-        sub-folder per phase (``phase1``, ``phase2``).
+        sub-folder per phase (``phase1``, ``phase2``, ``phase3``).
     resume : bool
         Continue from the checkpoints in ``checkpoint_dir`` if there are some (a finished
-        phase 1 is not rerun).
+        phase is not rerun).
 
     Returns
     -------
@@ -145,6 +174,9 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     head_fraction = check_scalar(head_fraction, "head_fraction", low=0.0, high=1.0)
     finetune_steps = check_int(finetune_steps, "finetune_steps", low=0)
     finetune_lr = check_scalar(finetune_lr, "finetune_lr", low=0.0, low_inclusive=False)
+    cached_steps = check_int(cached_steps, "cached_steps", low=0)
+    cached_samples = check_int(cached_samples, "cached_samples", low=1)
+    cached_lr = check_scalar(cached_lr, "cached_lr", low=0.0, low_inclusive=False)
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", low=1)
     log_every = check_int(log_every, "log_every", low=1)
     base = checkpoint_dir_for(_NAME, checkpoint_dir)
@@ -188,6 +220,21 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
                                       DEFAULTS["finetune_head_fraction"]),
                      loss_fn=mae, checkpoint_dir=base / "phase2", **common)
         cpu += second.cpu_seconds
+    if cached_steps:
+        import time
+
+        cpu0 = time.process_time()
+        pool = cached_set(seed, cached_samples)
+        cpu += time.process_time() - cpu0
+
+        def cached_batch(rng, step):
+            idx = rng.integers(len(pool[0]), size=batch_size)
+            return tuple(torch.from_numpy(part[idx]) for part in pool)
+
+        third = fit(model, steps=cached_steps, seed=(seed, 3), lr=cached_lr,
+                    warmup=DEFAULTS["warmup"], batch_fn=cached_batch, loss_fn=mae,
+                    checkpoint_dir=base / "phase3", **common)
+        cpu += third.cpu_seconds
     return save_and_register(
         model, _NAME, out, command=_COMMAND, verbose=verbose,
         arch={k: list(v) for k, v in FBPCONVNET_ARCH.items()},
@@ -195,6 +242,8 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
         finetune_steps=finetune_steps, finetune_lr=finetune_lr,
         finetune_clean_fraction=DEFAULTS["finetune_clean_fraction"],
         finetune_head_fraction=DEFAULTS["finetune_head_fraction"],
+        cached_steps=cached_steps, cached_samples=cached_samples, cached_lr=cached_lr,
+        cached_views=list(DEFAULTS["cached_views"]),
         threads=threads, train_cpu_seconds=round(cpu))
 
 
@@ -207,6 +256,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--finetune-steps", type=int, default=DEFAULTS["finetune_steps"],
                         help="steps of phase 2 (absolute error, more noise-free data)")
     parser.add_argument("--finetune-lr", type=float, default=DEFAULTS["finetune_lr"])
+    parser.add_argument("--cached-steps", type=int, default=DEFAULTS["cached_steps"],
+                        help="steps of phase 3 (on a set of pairs drawn once)")
+    parser.add_argument("--cached-samples", type=int, default=DEFAULTS["cached_samples"])
+    parser.add_argument("--cached-lr", type=float, default=DEFAULTS["cached_lr"])
 
 
 def main(args: argparse.Namespace) -> Path:
@@ -214,5 +267,6 @@ def main(args: argparse.Namespace) -> Path:
     return train(steps=args.steps, out=args.out, threads=args.threads, seed=args.seed,
                  batch_size=args.batch_size, lr=args.lr, head_fraction=args.head_fraction,
                  finetune_steps=args.finetune_steps, finetune_lr=args.finetune_lr,
-                 checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+                 cached_steps=args.cached_steps, cached_samples=args.cached_samples,
+                 cached_lr=args.cached_lr, checkpoint_dir=args.checkpoint_dir, resume=args.resume,
                  log_every=args.log_every)
