@@ -17,7 +17,7 @@ DEFAULTS: dict = {
     "head_fraction": 0.5,
     "finetune_steps": 2500, "finetune_lr": 5e-4, "finetune_clean_fraction": 0.7,
     "finetune_head_fraction": 0.3,
-    "cached_steps": 8000, "cached_samples": 10000, "cached_lr": 3e-4,
+    "cached_steps": 24000, "cached_samples": 20000, "cached_lr": 3e-4,
     "cached_views": (18, 36, 60, 90, 180),
     "warmup": 100, "checkpoint_every": 100, "log_every": 50,
 }
