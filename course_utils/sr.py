@@ -243,6 +243,15 @@ def _back_project(r: np.ndarray, scale: int, back: str) -> np.ndarray:
     return np.repeat(np.repeat(r, scale, axis=0), scale, axis=1)   # s² Aᵀ r = A⁺ r
 
 
+def _block_residual(x_hat: np.ndarray, y: np.ndarray, scale: int) -> np.ndarray:
+    """``y − A x_hat`` (block averages), after checking that the shapes match."""
+    m, n = y.shape
+    if x_hat.shape != (m * scale, n * scale):
+        raise ValueError(f"x_hat must have shape {(m * scale, n * scale)} for y of shape "
+                         f"{y.shape} at scale {scale}, got {x_hat.shape}")
+    return y - x_hat.reshape(m, scale, n, scale).mean(axis=(1, 3))
+
+
 def back_projection_step(x_hat, y, scale: int = NET_SCALE, *, tau: float = 1.0,
                          back: str = "bicubic") -> np.ndarray:
     """One step of iterative back-projection: ``x_hat + tau · P(y − A x_hat)``.
@@ -276,12 +285,7 @@ def back_projection_step(x_hat, y, scale: int = NET_SCALE, *, tau: float = 1.0,
     scale = check_scale(scale)
     tau = check_scalar(tau, "tau", low=0.0, high=2.0, low_inclusive=False)
     back = check_choice(back, "back", _BACK)
-    if x_hat.shape != (y.shape[0] * scale, y.shape[1] * scale):
-        raise ValueError(f"x_hat must have shape {(y.shape[0] * scale, y.shape[1] * scale)} "
-                         f"for y of shape {y.shape} at scale {scale}, got {x_hat.shape}")
-    m, n = y.shape
-    residual = y - x_hat.reshape(m, scale, n, scale).mean(axis=(1, 3))
-    return x_hat + tau * _back_project(residual, scale, back)
+    return x_hat + tau * _back_project(_block_residual(x_hat, y, scale), scale, back)
 
 
 def ibp(y, scale: int = NET_SCALE, *, num_iters: int = 20, tau: float = 1.0,
@@ -344,7 +348,7 @@ def ibp(y, scale: int = NET_SCALE, *, num_iters: int = 20, tau: float = 1.0,
         x_hat = x_hat.copy()
     history = []
     for _ in range(num_iters + 1):
-        residual = y - x_hat.reshape(m, scale, n, scale).mean(axis=(1, 3))
+        residual = _block_residual(x_hat, y, scale)
         history.append(float(np.linalg.norm(residual)))
         if len(history) > num_iters:
             break
@@ -386,13 +390,9 @@ def project_consistent(x_hat, y, scale: int = NET_SCALE, *, sigma: float = 0.0) 
     y = as_image(y, "y")
     scale = check_scale(scale)
     sigma = check_scalar(sigma, "sigma", low=0.0)
-    m, n = y.shape
-    if x_hat.shape != (m * scale, n * scale):
-        raise ValueError(f"x_hat must have shape {(m * scale, n * scale)} for y of shape "
-                         f"{y.shape} at scale {scale}, got {x_hat.shape}")
-    residual = y - x_hat.reshape(m, scale, n, scale).mean(axis=(1, 3))
+    residual = _block_residual(x_hat, y, scale)
     norm = float(np.linalg.norm(residual))
-    radius = sigma * np.sqrt(m * n)
+    radius = sigma * np.sqrt(y.size)
     if norm <= radius:
         return x_hat.copy()
     return x_hat + (1.0 - radius / norm) * _back_project(residual, scale, "adjoint")
@@ -590,9 +590,8 @@ def compare(frameworks=FRAMEWORKS, sigmas=(0.0, SIGMA_TEST), *, size: int = HELD
 
 
 def _network_and_projection(y, framework: str, sigma: float):
-    """``(reconstruct(y, framework), the network's output alone)``, both clipped."""
-    from .nets.sr import apply_sr_net
-
-    x_net = apply_sr_net(y, framework, sigma=sigma)
+    """``(reconstruct(y, framework), the network's output alone)``, both clipped, with
+    one run of the network."""
+    x_net = reconstruct(y, framework, NET_SCALE, sigma=sigma, clip=False, consistent=False)
     x_hat = project_consistent(x_net, y, NET_SCALE, sigma=sigma)
     return np.clip(x_hat, 0.0, 1.0), np.clip(x_net, 0.0, 1.0)

@@ -14,7 +14,7 @@ __all__ = ["FRAMEWORK_STEPS", "LOSS_ARCH", "LOSSES", "LOSS_STEPS", "ADVERSARIAL_
            "TRAINER_NAMES", "sample_batch", "pixel_loss", "total_variation", "train",
            "add_arguments", "main"]
 
-#: Steps of each framework network (about 55 CPU minutes for the four, one thread).
+#: Steps of each framework network (about 48 CPU minutes for the four, one thread).
 FRAMEWORK_STEPS: dict[str, int] = {"pre": 3500, "post": 6000, "progressive": 5000,
                                    "dbpn": 4500}
 #: The smaller post-upsampling network on which the losses are compared.
