@@ -266,6 +266,19 @@ def test_training_command_runs_a_few_steps(tmp_path):
                            **small)
     state3 = torch.load(resumed, weights_only=True)
     assert all(torch.equal(state[k], state3[k]) for k in state)
+    # Resuming a finished run draws no phase-3 set and saves the same weights.
+    calls = []
+    original = module.cached_set
+    module.cached_set = lambda *a, **k: calls.append(a) or original(*a, **k)
+    try:
+        again3 = module.train(steps=2, finetune_steps=1, batch_size=2,
+                              out=tmp_path / "w3b.pt", checkpoint_dir=tmp_path / "third",
+                              resume=True, verbose=False, **small)
+    finally:
+        module.cached_set = original
+    assert calls == []
+    state3b = torch.load(again3, weights_only=True)
+    assert all(torch.equal(state[k], state3b[k]) for k in state)
     # Phases 2 and 3 change the phase-1 weights.
     phase1 = torch.load(module.train(steps=2, finetune_steps=0, cached_steps=0, batch_size=2,
                                      out=tmp_path / "w4.pt",

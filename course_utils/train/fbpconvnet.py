@@ -221,13 +221,11 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
                      loss_fn=mae, checkpoint_dir=base / "phase2", **common)
         cpu += second.cpu_seconds
     if cached_steps:
-        import time
-
-        cpu0 = time.process_time()
-        pool = cached_set(seed, cached_samples)
-        cpu += time.process_time() - cpu0
+        pool = []           # drawn on the first batch, so a finished phase 3 skips it
 
         def cached_batch(rng, step):
+            if not pool:
+                pool.extend(cached_set(seed, cached_samples))
             idx = rng.integers(len(pool[0]), size=batch_size)
             return tuple(torch.from_numpy(part[idx]) for part in pool)
 
