@@ -197,6 +197,9 @@ def test_shipped_weights_load_with_hash_check(name, tmp_path):
     assert path.stat().st_size <= 3e6                       # ≤ 3 MB each
     entry = weights.registry()[key]
     assert entry["command"] == f"python -m course_utils.train mri-{name}"
+    from course_utils.train.mri import STEPS
+    assert entry["steps"] == STEPS[name]                    # the command's defaults
+    assert 0 < entry["train_cpu_seconds"] <= 60 * 60       # COURSE §5 training budget
     net = build_mri_net(name)
     net.load_state_dict(weights.load_state_dict(key))      # SHA-256 checked, weights_only
     altered = tmp_path / path.name
