@@ -799,7 +799,7 @@ def learned_reconstruct(y, mask, name: str) -> np.ndarray:
     .. math:: \hat x = F^H\big((1 - m) \odot F z + m \odot y\big),
 
     the minimiser of ``‖x − z‖²`` subject to ``m ⊙ F x = y`` (``F`` is orthonormal). On
-    noise-free data this only removes error: on the held-out MRI slice it adds 0.5 to 2 dB
+    noise-free data this only removes error: on the held-out MRI slice it adds 0.6 to 2.6 dB
     (``benchmarks/bench_mri_recon.py``).
 
     Runs on the CPU with one torch thread (restored afterwards): for a single small image

@@ -322,3 +322,22 @@ def test_comparison_table():
         R.comparison_table(["camera"])
     with pytest.raises(ValueError, match="Unknown methods"):
         R.comparison_table(methods=("sense",))
+
+
+def test_learned_routes_on_the_heldout_slice():
+    """What notebook 07 and the benchmark report for the shipped networks on the held-out
+    MRI slice (96², variable-density masks, noise-free; every method is deterministic)."""
+    pytest.importorskip("torch")
+    table = R.comparison_table(["mri_slice"], ["variable_density"], (4, 8),
+                               ("zero_filled", "cs_tv", "kspace", "unet", "unrolled"),
+                               size=96)
+    p = {(r, m): v[0] for (_, _, r, m), v in table["values"].items()}
+    # the unrolled network with data consistency: level with CS TV at 4x, ahead at 8x
+    assert p[4, "unrolled"] >= p[4, "cs_tv"] - 0.5
+    assert p[8, "unrolled"] >= p[8, "cs_tv"] + 1.0
+    # the U-Net (then the projection onto the data) well above zero-filling
+    for r in (4, 8):
+        assert p[r, "unet"] >= p[r, "zero_filled"] + 1.5
+    # the single-coil k-space CNN does not harm, but barely helps
+    for r in (4, 8):
+        assert p[r, "zero_filled"] - 0.2 <= p[r, "kspace"] <= p[r, "zero_filled"] + 1.0
