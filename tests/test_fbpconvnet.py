@@ -230,7 +230,7 @@ def test_view_count_changes_the_output_once_trained():
     assert not torch.allclose(net(x, 18), net(x, 90))
 
 
-def test_training_command_runs_a_few_steps(tmp_path):
+def test_training_command_runs_a_few_steps(tmp_path, monkeypatch):
     import argparse
 
     from course_utils.train import TRAINERS, trainer
@@ -269,13 +269,12 @@ def test_training_command_runs_a_few_steps(tmp_path):
     # Resuming a finished run draws no phase-3 set and saves the same weights.
     calls = []
     original = module.cached_set
-    module.cached_set = lambda *a, **k: calls.append(a) or original(*a, **k)
-    try:
-        again3 = module.train(steps=2, finetune_steps=1, batch_size=2,
-                              out=tmp_path / "w3b.pt", checkpoint_dir=tmp_path / "third",
-                              resume=True, verbose=False, **small)
-    finally:
-        module.cached_set = original
+    monkeypatch.setattr(module, "cached_set",
+                        lambda *a, **k: calls.append(a) or original(*a, **k))
+    again3 = module.train(steps=2, finetune_steps=1, batch_size=2, out=tmp_path / "w3b.pt",
+                          checkpoint_dir=tmp_path / "third", resume=True, verbose=False,
+                          **small)
+    monkeypatch.undo()
     assert calls == []
     state3b = torch.load(again3, weights_only=True)
     assert all(torch.equal(state[k], state3b[k]) for k in state)

@@ -30,7 +30,7 @@ DEFAULTS: dict = {
     "phantom_fraction": 0.5, "checkpoint_every": 100, "log_every": 25, "warmup": 50,
 }
 #: Default number of steps of each network. On one core: about 2 CPU minutes for the
-#: k-space CNN (its loss is flat after a few hundred steps), 28 for the U-Net and 41 for
+#: k-space CNN (its loss is flat after a few hundred steps), 30 for the U-Net and 42 for
 #: the unrolled network (budget: 60 each).
 STEPS: dict[str, int] = {"kspace": 1000, "unet": 20000, "unrolled": 10000}
 
