@@ -120,7 +120,9 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     so phase 3 draws ``cached_samples`` pairs once (:func:`cached_set`, views 18 to 180)
     and reuses them for many more steps per CPU second. (No flips or rotations: the fine
     grid's decimation is not symmetric, so a flipped pair is not a pair of this
-    geometry.) All phases run through :func:`course_utils.train._loop.fit`: the batch of step ``k`` depends only on
+    geometry.) The set is drawn on the first batch of phase 3, so resuming a finished
+    phase 3 does not draw it again. All phases run through
+    :func:`course_utils.train._loop.fit`: the batch of step ``k`` depends only on
     ``(seed, k)`` (phase 2: ``(seed, 1, k)``, phase 3: ``(seed, 3, k)``), so a resumed run
     sees the same data as an uninterrupted one.
 
