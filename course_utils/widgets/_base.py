@@ -379,13 +379,23 @@ class Demo:
     def refresh(self):
         if self.mode == "ipympl":
             self.figure.canvas.draw_idle()
-        elif self.mode == "inline" and self._output is not None:
-            from IPython.display import display
-            with self._output:
-                self._output.clear_output(wait=True)
-                display(self.figure)
+        elif self.mode == "inline" and self._image is not None:
+            self._image.value = self.render_png()
 
-    _output = None
+    def render_png(self) -> bytes:
+        """The figure as PNG bytes, at the figure's own size and resolution."""
+        import io
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=self.figure.dpi)
+        return buffer.getvalue()
+
+    # The inline figure is an ``ipywidgets.Image`` whose bytes are replaced on each update.
+    # It is deliberately not an ``ipywidgets.Output`` captured with ``with output:``:
+    # executing such a cell with nbclient (nbconvert, papermill, book builds) makes the
+    # client mirror the Output widget by sending comm messages to the kernel on the shell
+    # channel while it waits on that channel for the cell's reply, and on a busy machine
+    # the reply is then sometimes noticed only when the cell times out.
+    _image = None
 
     # -- the widget ----------------------------------------------------------------------
     def build_widget(self):
@@ -404,8 +414,11 @@ class Demo:
         if self.mode == "ipympl":
             canvas = self.figure.canvas
         else:
-            self._output = w.Output()
-            canvas = self._output
+            width = round(self.figure.get_figwidth() * self.figure.dpi)
+            self._image = w.Image(format="png", layout=w.Layout(width=f"{width}px",
+                                                                  max_width="100%",
+                                                                  height="auto"))
+            canvas = self._image
         panel = w.HBox(list(self.control_widgets.values()),
                        layout=w.Layout(flex_flow="row wrap"))
         status_row = w.HBox([self._progress_bar, self.status, self.readout])
