@@ -60,7 +60,7 @@ def _has_markers(source: str) -> bool:
 
 
 def replace_solutions(source: str, exercise_id: str, hint: str, *,
-                      where: str = "cell") -> str:
+                      where: str = "cell", stub: str | None = None) -> str:
     """Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` block of a code cell.
 
     Parameters
@@ -70,16 +70,19 @@ def replace_solutions(source: str, exercise_id: str, hint: str, *,
     exercise_id : str
         Exercise number ``"N.M"`` quoted in the error the student sees.
     hint : str
-        One-line hint quoted after the exercise number.
+        The message quoted after the exercise number: what to do, never how.
     where : str
         Location used in error messages (notebook name and cell index).
+    stub : str, optional
+        Lines that replace each block instead of ``...`` and the ``raise`` (for an
+        answer given as a value, e.g. ``"my_prediction = None  # your number"``).
 
     Returns
     -------
     str
         The source with each block (markers included) replaced by ``...`` and
-        ``raise NotImplementedError("Exercise N.M: hint")``, both at the indentation of
-        the ``BEGIN`` marker. Lines outside the blocks are kept verbatim.
+        ``raise NotImplementedError("Exercise N.M: hint")`` (or by ``stub``), at the
+        indentation of the ``BEGIN`` marker. Lines outside the blocks are kept verbatim.
 
     Raises
     ------
@@ -105,8 +108,11 @@ def replace_solutions(source: str, exercise_id: str, hint: str, *,
                                  f"(the one at line {begin_line} is not closed)")
             begin_line = lineno
             indent = line[: len(line) - len(line.lstrip())]
-            out.append(f"{indent}...\n")
-            out.append(f"{indent}raise NotImplementedError({message})\n")
+            if stub is None:
+                out.append(f"{indent}...\n")
+                out.append(f"{indent}raise NotImplementedError({message})\n")
+            else:
+                out.extend(f"{indent}{stub_line}\n" for stub_line in stub.splitlines())
         elif kind == "end":
             if begin_line is None:
                 raise ValueError(f"{where}: '{END_MARKER}' at line {lineno} without a "
@@ -128,9 +134,11 @@ def exercise_info(cell, *, where: str = "cell") -> tuple[str, str]:
     Parameters
     ----------
     cell : NotebookNode
-        A code cell. The number and hint are read from ``cell.metadata["course"]``
-        (keys ``"exercise"`` and ``"hint"``) or, lacking them, from a comment line
-        ``# Exercise N.M: hint`` anywhere in the cell.
+        A code cell. The number is read from ``cell.metadata["course"]["exercise"]``
+        or, lacking it, from a comment line ``# Exercise N.M: hint`` anywhere in the
+        cell. The message is the exercise's task as registered in
+        ``course_utils.checks`` (with how to ask for a hint); for an exercise that is not
+        registered, ``metadata["course"]["task"]``, ``["hint"]`` or the comment.
     where : str
         Location used in error messages.
 
@@ -172,6 +180,12 @@ def exercise_info(cell, *, where: str = "cell") -> tuple[str, str]:
     if not _EXERCISE_ID.match(exercise_id):
         raise ValueError(f"{where}: exercise number must look like 'N.M', "
                          f"got {exercise_id!r}")
+    task = course.get("task")
+    if task is not None:
+        hint = task
+    registered = _registered_task(exercise_id)
+    if registered is not None:
+        hint = f'{registered} For a hint, run checks.hint("{exercise_id}").'
     if hint is None:
         hint = _DEFAULT_HINT
     if not isinstance(hint, str):
@@ -179,6 +193,13 @@ def exercise_info(cell, *, where: str = "cell") -> tuple[str, str]:
                         f"got {type(hint).__name__}")
     hint = " ".join(hint.split()) or _DEFAULT_HINT
     return exercise_id, hint
+
+
+def _registered_task(exercise_id: str) -> str | None:
+    """The task of an exercise registered in ``course_utils.checks``, if any."""
+    from .checks import EXERCISES
+    entry = EXERCISES.get(exercise_id)
+    return None if entry is None else entry.task
 
 
 def _clean_cell(cell, name: str, index: int, minor: int) -> None:
@@ -280,12 +301,17 @@ def make_student_notebook(nb, *, name: str = "notebook"):
             course["expect"] = course.pop("student_expect")
         if _has_markers(source):
             exercise_id, hint = exercise_info(cell, where=where)
-            cell.source = replace_solutions(source, exercise_id, hint, where=where)
-            if RAISES_TAG not in tags:
+            stub = course.get("stub") if isinstance(course, dict) else None
+            if stub is not None and not isinstance(stub, str):
+                raise TypeError(f"{where}: metadata['course']['stub'] must be a string")
+            cell.source = replace_solutions(source, exercise_id, hint, where=where,
+                                            stub=stub)
+            if stub is None and RAISES_TAG not in tags:
                 tags.append(RAISES_TAG)
             cell.metadata["tags"] = tags
             if isinstance(course, dict):
-                course.pop("expect", None)
+                for key in ("expect", "hint", "task", "stub"):
+                    course.pop(key, None)
         cells.append(cell)
     nb.cells = cells
     return nb

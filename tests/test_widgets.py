@@ -302,13 +302,21 @@ def test_headless_mode_in_tests():
     assert widgets.display_mode() == "headless"
 
 
-def test_inline_backend_uses_an_output_widget(monkeypatch):
+def test_inline_backend_shows_the_figure_as_an_image_widget(monkeypatch):
+    # Not an ipywidgets.Output captured with `with output:` (nbclient mirrors those over
+    # the shell channel, which stalled cells): an Image whose PNG bytes each update replaces.
     import ipywidgets
     from course_utils.widgets.nb01 import TsvdDemo
     monkeypatch.setattr(_base, "display_mode", lambda: "inline")
     demo = TsvdDemo(n=32)
     box = demo.build_widget()
-    assert isinstance(box.children[-1], ipywidgets.Output)
+    image = box.children[-1]
+    assert isinstance(image, ipywidgets.Image) and image.format == "png"
+    assert not any(isinstance(child, ipywidgets.Output) for child in box.children)
+    first = image.value
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    demo.update(k=3, sigma=0.1)
+    assert image.value != first
     assert demo.controls["k"].max == 32                 # the k slider follows n
     assert demo.update(k=32, sigma=0.0)["k"] == 32
 

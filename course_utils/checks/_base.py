@@ -6,8 +6,95 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["CheckFailure", "StudentError", "exercise_check", "call_student", "as_result",
-           "rel_error", "matches", "report"]
+__all__ = ["CheckFailure", "StudentError", "exercise_check", "answer_check", "call_student",
+           "as_result", "rel_error", "matches", "report", "register_exercise", "hint",
+           "reset_hints", "exercise_task", "EXERCISES", "EXERCISE_KINDS", "judge_choice",
+           "judge_number", "judge_best"]
+
+#: The kinds of exercise: write a small piece of code, or think (COURSE §4).
+EXERCISE_KINDS = ("implement", "predict", "experiment", "interpret")
+
+
+class _Exercise:
+    __slots__ = ("id", "kind", "task", "hints")
+
+    def __init__(self, id, kind, task, hints):
+        self.id, self.kind, self.task, self.hints = id, kind, task, hints
+
+
+#: Every exercise of the course: number -> its kind, task and tiered hints.
+EXERCISES: dict[str, _Exercise] = {}
+_HINTS_GIVEN: dict[str, int] = {}
+
+
+def register_exercise(exercise: str, kind: str, task: str, hints) -> _Exercise:
+    """Declare exercise ``"N.M"``: what the student is asked to do, and its hints.
+
+    Parameters
+    ----------
+    exercise : str
+        The number ``"N.M"`` (notebook N, M-th exercise in order of appearance).
+    kind : {"implement", "predict", "experiment", "interpret"}
+        What the exercise asks for.
+    task : str
+        One or two sentences saying what to write or decide, never how: it is the
+        message of the student's stub and of an unfinished check.
+    hints : sequence of str
+        At least two hints, from a nudge to nearly the answer; ``hint("N.M")`` gives
+        them one at a time.
+    """
+    if not isinstance(exercise, str) or not exercise.count(".") == 1:
+        raise ValueError(f"exercise must be a string 'N.M', got {exercise!r}")
+    if kind not in EXERCISE_KINDS:
+        raise ValueError(f"kind must be one of {EXERCISE_KINDS}, got {kind!r}")
+    if not isinstance(task, str) or not task.strip():
+        raise ValueError(f"task of exercise {exercise} must be a non-empty string")
+    hints = tuple(hints)
+    if len(hints) < 2 or not all(isinstance(h, str) and h.strip() for h in hints):
+        raise ValueError(f"exercise {exercise} needs at least two non-empty hints")
+    if exercise in EXERCISES:
+        raise ValueError(f"exercise {exercise} is already registered")
+    EXERCISES[exercise] = entry = _Exercise(exercise, kind, " ".join(task.split()), hints)
+    return entry
+
+
+def exercise_task(exercise: str) -> str:
+    """The task of a registered exercise (what its stub asks for)."""
+    if exercise not in EXERCISES:
+        raise ValueError(f"unknown exercise {exercise!r}; known: {sorted(EXERCISES)}")
+    return EXERCISES[exercise].task
+
+
+def _ask_for_hint(exercise: str) -> str:
+    return f'For a hint, run checks.hint("{exercise}").'
+
+
+def hint(exercise: str) -> None:
+    """Print the next hint for exercise ``"N.M"``: each call gives one more, the last
+    one nearly the answer."""
+    exercise = str(exercise).strip()
+    if exercise not in EXERCISES:
+        known = ", ".join(sorted(EXERCISES, key=lambda e: tuple(map(int, e.split(".")))))
+        print(f"There is no exercise {exercise!r}. Exercises with hints: {known}.")
+        return
+    hints = EXERCISES[exercise].hints
+    given = _HINTS_GIVEN.get(exercise, 0)
+    index = min(given, len(hints) - 1)
+    _HINTS_GIVEN[exercise] = given + 1
+    print(f"Hint {index + 1} of {len(hints)} for exercise {exercise}: {hints[index]}")
+    if index + 1 < len(hints):
+        print(f'(Run checks.hint("{exercise}") again for the next one.)')
+    elif given >= len(hints):
+        print("That was the last hint; the solution notebook has the full answer.")
+
+
+def reset_hints(exercise: str | None = None) -> None:
+    """Start the hints of one exercise (or of all) from the first again."""
+    if exercise is None:
+        _HINTS_GIVEN.clear()
+    else:
+        _HINTS_GIVEN.pop(exercise, None)
+
 
 
 class CheckFailure(Exception):
@@ -114,7 +201,12 @@ def _generic_advice(exc: BaseException) -> str:
     return ""
 
 
-def exercise_check(exercise: str, hint: str, *, success: str = "correct!",
+def _not_done(exercise: str) -> None:
+    print(f"Exercise {exercise} is not done yet: {exercise_task(exercise)} "
+          f"{_ask_for_hint(exercise)}")
+
+
+def exercise_check(exercise: str, *, success: str = "correct!",
                    advice: Callable[[BaseException], str | None] | None = None):
     """Decorator turning a check body into a friendly ``check_*(student_fn) -> bool``.
 
@@ -123,9 +215,13 @@ def exercise_check(exercise: str, hint: str, *, success: str = "correct!",
     and may return a string appended to the success message.
 
     The wrapper never raises: an unfinished exercise (``NotImplementedError``) prints
-    ``"Exercise N.M is not done yet: <hint>"``, an exception in the student's code prints
-    a one-line explanation, and the result is ``True`` only for a correct answer.
+    ``"Exercise N.M is not done yet: <task> For a hint, run checks.hint("N.M")."``, an
+    exception in the student's code prints a one-line explanation, and the result is
+    ``True`` only for a correct answer. The exercise must be registered
+    (:func:`register_exercise`) before the decorator runs.
     """
+    exercise_task(exercise)
+
     def decorator(body):
         @functools.wraps(body)
         def check(student_fn, *args, **kwargs) -> bool:
@@ -139,7 +235,7 @@ def exercise_check(exercise: str, hint: str, *, success: str = "correct!",
             try:
                 note = body(student_fn, *args, **kwargs)
             except NotImplementedError:
-                print(f"Exercise {exercise} is not done yet: {hint}")
+                _not_done(exercise)
                 return False
             except CheckFailure as failure:
                 report("✗", exercise, str(failure))
@@ -156,6 +252,122 @@ def exercise_check(exercise: str, hint: str, *, success: str = "correct!",
             return True
 
         check.exercise = exercise
-        check.hint = hint
         return check
     return decorator
+
+
+def answer_check(exercise: str):
+    """Decorator turning a body ``body(answer, *args) -> (correct, explanation)`` into a
+    friendly ``check_*(answer) -> bool`` for the exercises answered by a value (predict,
+    experiment, interpret), not by a function.
+
+    ``None`` or ``...`` (the student's stub) prints that the exercise is not done yet;
+    a :class:`CheckFailure` (an answer of the wrong form) prints what was expected; else
+    the explanation is printed after ✓ or ✗. Never raises.
+    """
+    exercise_task(exercise)
+
+    def decorator(body):
+        @functools.wraps(body)
+        def check(answer, *args, **kwargs) -> bool:
+            if answer is None or answer is Ellipsis:
+                _not_done(exercise)
+                return False
+            try:
+                correct, explanation = body(answer, *args, **kwargs)
+            except CheckFailure as failure:
+                report("✗", exercise, str(failure))
+                return False
+            except Exception as exc:  # noqa: BLE001 - a bug here must not look like theirs
+                report("✗", exercise, "the check could not run "
+                       f"({type(exc).__name__}: {exc}); please report this to the course "
+                       "maintainers.")
+                return False
+            report("✓" if correct else "✗", exercise, explanation)
+            return bool(correct)
+
+        check.exercise = exercise
+        return check
+    return decorator
+
+
+# -- judging answers that are values ----------------------------------------------------------
+def judge_choice(answer, options: dict) -> tuple[bool, str]:
+    """Judge a multiple-choice answer.
+
+    ``options`` maps each letter (``"a"``, ``"b"``...) to ``(is_correct, explanation)``;
+    the explanation of the chosen option is returned, so every wrong option says why it
+    is wrong. Raises :class:`CheckFailure` for an answer that is not one of the letters.
+    """
+    letters = sorted(options)
+    if not isinstance(answer, str) or answer.strip().lower().strip("()") not in options:
+        raise CheckFailure(f"answer with one of the letters {', '.join(map(repr, letters))} "
+                           f"(a string), got {answer!r}.")
+    correct, explanation = options[answer.strip().lower().strip("()")]
+    return bool(correct), explanation
+
+
+def _as_number(answer, what: str) -> float:
+    if isinstance(answer, bool) or not isinstance(answer, (int, float, np.integer,
+                                                             np.floating)):
+        raise CheckFailure(f"{what} must be a number, got {type(answer).__name__} "
+                           f"{answer!r}.")
+    value = float(answer)
+    if not np.isfinite(value):
+        raise CheckFailure(f"{what} must be a finite number, got {value}.")
+    return value
+
+
+def judge_number(answer, actual: float, *, why: str, rel_tol: float | None = None,
+                 factor: float | None = None, abs_tol: float | None = None,
+                 what: str = "your prediction", fmt: str = ".3g") -> tuple[bool, str]:
+    """Judge a predicted number against the value the run shows.
+
+    Correct within ``rel_tol`` (relative), ``abs_tol`` (absolute) or ``factor`` (a
+    ratio, for orders of magnitude; both must have the same sign). ``why`` explains the
+    actual value whatever the prediction was.
+    """
+    if rel_tol is None and factor is None and abs_tol is None:
+        raise ValueError("give rel_tol, factor or abs_tol")
+    value = _as_number(answer, what)
+    if factor is not None:
+        ok = value * actual > 0 and max(value / actual, actual / value) <= factor
+        gap = (f"a factor {max(value / actual, actual / value):.3g} away"
+               if value * actual > 0 else "of the wrong sign")
+    elif rel_tol is not None:
+        ok = abs(value - actual) <= rel_tol * abs(actual)
+        gap = f"{abs(value - actual) / abs(actual):.0%} away" if actual else "off"
+    else:
+        ok = abs(value - actual) <= abs_tol
+        gap = f"{abs(value - actual):{fmt}} away"
+    head = (f"you predicted {value:{fmt}} and the run shows {actual:{fmt}}"
+            + ("." if ok else f" ({gap})."))
+    return ok, f"{head} {why}"
+
+
+def judge_best(answer, scores: dict, *, why: str, what: str = "your choice",
+               higher_is_better: bool = True, tolerance: float = 0.0,
+               unit: str = "", fmt: str = ".3g") -> tuple[bool, str]:
+    """Judge a parameter found by experiment against the best of a grid of ``scores``
+    (parameter -> score, e.g. PSNR), computed by the check itself.
+
+    The answer is matched to the nearest grid value; it is correct when its score is
+    within ``tolerance`` of the best one. The explanation gives both scores and ``why``.
+    """
+    value = _as_number(answer, what)
+    grid = np.array(sorted(scores), dtype=float)
+    if value < grid.min() * (1 - 1e-9) - 1e-12 or value > grid.max() * (1 + 1e-9) + 1e-12:
+        raise CheckFailure(f"{what} must be within the range tried, "
+                           f"[{grid.min():{fmt}}, {grid.max():{fmt}}], got {value:{fmt}}.")
+    positive = grid.min() > 0
+    distance = np.abs(np.log(grid / value)) if positive and value > 0 else np.abs(grid - value)
+    nearest = float(grid[int(np.argmin(distance))])
+    key = min(scores, key=lambda k: abs(float(k) - nearest))
+    best_key = (max if higher_is_better else min)(scores, key=lambda k: scores[k])
+    score, best = float(scores[key]), float(scores[best_key])
+    gap = (best - score) if higher_is_better else (score - best)
+    ok = gap <= tolerance + 1e-12
+    head = (f"{what} {value:{fmt}} scores {score:{fmt}}{unit}; the best on the grid is "
+            f"{float(best_key):{fmt}} with {best:{fmt}}{unit}"
+            + (" — close enough." if ok else f", {gap:{fmt}}{unit} better."))
+    return ok, f"{head} {why}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..illposed import svd_filter
-from ._base import CheckFailure, as_result, call_student, exercise_check, matches, rel_error
+from ._base import register_exercise, CheckFailure, as_result, call_student, exercise_check, matches, rel_error
 
 __all__ = ["check_normal_equations", "check_pseudo_inverse", "check_tsvd"]
 
@@ -16,6 +16,9 @@ HINTS = {
     "1.3": "project y on the first k left singular vectors (U[:, :k].T @ y), divide by "
            "s[:k], and combine the first k right singular vectors (the rows Vt[:k]).",
 }
+
+for _id, _hint in HINTS.items():  # interim: one-tier hints, tasks still to write
+    register_exercise(_id, "implement", "write the function described above.", [_hint, _hint])
 
 
 def _random_problem(m, n, rank=None, seed=0, decay=None):
@@ -37,7 +40,7 @@ def _normal_advice(exc):
     return None
 
 
-@exercise_check("1.1", HINTS["1.1"], advice=_normal_advice,
+@exercise_check("1.1", advice=_normal_advice,
                 success="the residual is orthogonal to every column of A.")
 def check_normal_equations(normal_equations) -> str | None:
     """Check ``normal_equations(A, y) -> x_hat``, the least-squares solution.
@@ -91,7 +94,7 @@ def _pinv_advice(exc):
     return None
 
 
-@exercise_check("1.2", HINTS["1.2"], advice=_pinv_advice,
+@exercise_check("1.2", advice=_pinv_advice,
                 success="your A+ satisfies the four Penrose conditions on tall, wide and "
                         "rank-deficient matrices.")
 def check_pseudo_inverse(pseudo_inverse) -> str | None:
@@ -157,7 +160,7 @@ def _tsvd_advice(exc):
     return None
 
 
-@exercise_check("1.3", HINTS["1.3"], advice=_tsvd_advice,
+@exercise_check("1.3", advice=_tsvd_advice,
                 success="your TSVD matches the reference for every k.")
 def check_tsvd(tsvd) -> str | None:
     """Check ``tsvd(U, s, Vt, y, k) -> x_k``, the truncated-SVD solution.

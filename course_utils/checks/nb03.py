@@ -5,7 +5,7 @@ import numpy as np
 
 from ..operators.basic import Blur
 from ..pnp import admm_iteration, dpir_schedule, fft_data_step
-from ._base import CheckFailure, as_result, call_student, exercise_check, matches, rel_error
+from ._base import register_exercise, CheckFailure, as_result, call_student, exercise_check, matches, rel_error
 
 __all__ = ["check_fft_data_step", "check_admm_iteration", "check_dpir_schedule"]
 
@@ -17,6 +17,9 @@ HINTS = {
     "3.3": "sigmas = np.geomspace(sigma_start, sigma_n, num_iters); "
            "betas = lam * sigma_n**2 / sigmas**2.",
 }
+
+for _id, _hint in HINTS.items():  # interim: one-tier hints, tasks still to write
+    register_exercise(_id, "implement", "write the function described above.", [_hint, _hint])
 
 
 def _fft_problem(shape=(16, 16), seed=0):
@@ -36,7 +39,7 @@ def _fft_advice(exc):
     return None
 
 
-@exercise_check("3.1", HINTS["3.1"], advice=_fft_advice,
+@exercise_check("3.1", advice=_fft_advice,
                 success="your data step solves (AᵀA + βI) x = Aᵀy + βz to round-off, for "
                         "every β.")
 def check_fft_data_step(fft_data_step_fn) -> str | None:
@@ -106,7 +109,7 @@ def _admm_advice(exc):
     return None
 
 
-@exercise_check("3.2", HINTS["3.2"], advice=_admm_advice,
+@exercise_check("3.2", advice=_admm_advice,
                 success="data step, denoising step and dual update are all right.")
 def check_admm_iteration(admm_iteration_fn) -> str | None:
     """Check ``admm_iteration(data_step, denoiser, v, u, beta, sigma) -> (x, v, u)``.
@@ -175,8 +178,7 @@ def check_admm_iteration(admm_iteration_fn) -> str | None:
     return None
 
 
-@exercise_check("3.3", HINTS["3.3"],
-                success="geometric decay of σ and the matching growth of β, as in DPIR.")
+@exercise_check("3.3", success="geometric decay of σ and the matching growth of β, as in DPIR.")
 def check_dpir_schedule(schedule_fn) -> str | None:
     """Check ``schedule(num_iters, sigma_n, lam, sigma_start) -> (sigmas, betas)``.
 

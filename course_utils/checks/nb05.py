@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..sr import back_projection_step, pixel_shuffle
-from ._base import CheckFailure, as_result, call_student, exercise_check, matches
+from ._base import register_exercise, CheckFailure, as_result, call_student, exercise_check, matches
 
 __all__ = ["check_pixel_shuffle", "check_back_projection_step"]
 
@@ -14,6 +14,9 @@ HINTS = {
     "5.2": "residual = y - x_hat.reshape(m, s, n, s).mean(axis=(1, 3)); repeat each residual "
            "pixel s times along both axes (np.repeat) and add tau times it to x_hat.",
 }
+
+for _id, _hint in HINTS.items():  # interim: one-tier hints, tasks still to write
+    register_exercise(_id, "implement", "write the function described above.", [_hint, _hint])
 
 
 def _shuffle_variants(h, s):
@@ -32,8 +35,7 @@ def _shuffle_variants(h, s):
     }
 
 
-@exercise_check("5.1", HINTS["5.1"],
-                success="your pixel shuffle matches torch's convention (F.pixel_shuffle).")
+@exercise_check("5.1", success="your pixel shuffle matches torch's convention (F.pixel_shuffle).")
 def check_pixel_shuffle(student_pixel_shuffle) -> str | None:
     """Check ``pixel_shuffle(h, s) -> x`` with ``x[s i + a, s j + b] = h[a s + b, i, j]``.
 
@@ -86,8 +88,7 @@ def _bp_variants(x_hat, y, s, tau):
     }
 
 
-@exercise_check("5.2", HINTS["5.2"],
-                success="one back-projection step matches the reference.")
+@exercise_check("5.2", success="one back-projection step matches the reference.")
 def check_back_projection_step(student_step) -> str | None:
     """Check ``step(x_hat, y, s, tau) = x_hat + tau · A⁺(y − A x_hat)`` with ``A`` block
     averaging by ``s`` and ``A⁺`` pixel replication.
