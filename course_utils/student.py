@@ -308,7 +308,8 @@ def make_student_notebook(nb, *, name: str = "notebook"):
                                             stub=stub)
             if stub is None and RAISES_TAG not in tags:
                 tags.append(RAISES_TAG)
-            cell.metadata["tags"] = tags
+            if tags:
+                cell.metadata["tags"] = tags
             if isinstance(course, dict):
                 for key in ("expect", "hint", "task", "stub"):
                     course.pop(key, None)

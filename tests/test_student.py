@@ -47,9 +47,9 @@ def _solution_notebook():
               "    return x_hat\n"
               f"    {END_MARKER}\n",
               cell_id="ex-meta", tags=["keep-me"],
-              metadata={"exercise": "1.2", "hint": "use np.linalg.svd",
+              metadata={"exercise": "91.2", "hint": "use np.linalg.svd",
                         "expect": ["never checked in the student notebook"]}),
-        _cell("# Exercise 1.3: threshold the \"small\" singular values\n"
+        _cell("# Exercise 91.3: threshold the \"small\" singular values\n"
               f"{BEGIN_MARKER}\n"
               "k = 3  # the-secret-answer\n"
               f"{END_MARKER}\n"
@@ -61,7 +61,7 @@ def _solution_notebook():
                           metadata={"tags": ["solution-only"]}),
         _cell("checks.check_pseudo_inverse(pseudo_inverse)", cell_id="check",
               metadata={"expect": ["All checks passed"],
-                        "student_expect": ["Exercise 1.2"]}),
+                        "student_expect": ["Exercise 91.2"]}),
     ]
     return nb
 
@@ -139,21 +139,21 @@ def test_student_notebook_rules():
     assert meta_cell.source == ("def pseudo_inverse(A, y):\n"
                                 "    \"\"\"Least-squares solution.\"\"\"\n"
                                 "    ...\n"
-                                "    raise NotImplementedError(\"Exercise 1.2: use np.linalg.svd\")\n")
+                                "    raise NotImplementedError(\"Exercise 91.2: use np.linalg.svd\")\n")
     assert meta_cell.metadata["tags"] == ["keep-me", "raises-exception"]
-    assert "expect" not in meta_cell.metadata["course"]  # an exercise cell now raises
+    assert meta_cell.metadata["course"] == {"exercise": "91.2"}  # no expect, no hint
 
     comment_cell = cells["ex-comment"]
     assert comment_cell.source.splitlines()[1:] == [
         "...",
-        'raise NotImplementedError("Exercise 1.3: threshold the \\"small\\" singular values")',
+        'raise NotImplementedError("Exercise 91.3: threshold the \\"small\\" singular values")',
         "print(k)",
     ]
     assert comment_cell.metadata["tags"] == ["raises-exception"]
 
     assert "tags" not in cells["setup"].metadata  # ordinary cells are not tagged
     assert cells["setup"].metadata["course"]["expect"] == ["42"]
-    assert cells["check"].metadata["course"] == {"expect": ["Exercise 1.2"]}
+    assert cells["check"].metadata["course"] == {"expect": ["Exercise 91.2"]}
 
 
 def test_no_solution_text_leaks():
@@ -182,17 +182,49 @@ def test_student_cells_run_to_the_exercise_error():
     nb = make_student_notebook(_solution_notebook(), name="01_demo.ipynb")
     namespace = {}
     exec(compile("".join(nb.cells[2].source), "<cell>", "exec"), namespace)
-    with pytest.raises(NotImplementedError, match=r"^Exercise 1\.2: use np\.linalg\.svd$"):
+    with pytest.raises(NotImplementedError, match=r"^Exercise 91\.2: use np\.linalg\.svd$"):
         namespace["pseudo_inverse"](None, None)
-    with pytest.raises(NotImplementedError, match=r"^Exercise 1\.3: "):
+    with pytest.raises(NotImplementedError, match=r"^Exercise 91\.3: "):
         exec(compile("".join(nb.cells[3].source), "<cell>", "exec"), {})
 
 
+def test_registered_exercise_stub_gives_the_task_and_how_to_get_a_hint():
+    from course_utils.checks import EXERCISES
+    exercise = sorted(EXERCISES)[0]
+    nb = new_notebook(cells=[_cell(f"def f():\n    {BEGIN_MARKER}\n    return 42\n"
+                                   f"    {END_MARKER}\n", cell_id="a",
+                                   metadata={"exercise": exercise, "hint": "return 42"})])
+    cell = make_student_notebook(nb, name="n").cells[0]
+    namespace = {}
+    exec(compile(cell.source, "<cell>", "exec"), namespace)
+    with pytest.raises(NotImplementedError) as info:
+        namespace["f"]()
+    message = str(info.value)
+    assert message.startswith(f"Exercise {exercise}: {EXERCISES[exercise].task}")
+    assert message.endswith(f'run checks.hint("{exercise}").')
+    assert "42" not in cell.source and "hint" not in cell.metadata["course"]
+
+
+def test_value_answer_stub_defines_the_variable():
+    nb = new_notebook(cells=[_cell(f"{BEGIN_MARKER}\nbest_k = 44  # the-secret-answer\n"
+                                   f"{END_MARKER}\nprint(best_k)\n", cell_id="a",
+                                   metadata={"exercise": "91.4", "task": "find k",
+                                             "stub": "best_k = None  # your k"})])
+    cell = make_student_notebook(nb, name="n").cells[0]
+    assert cell.source == "best_k = None  # your k\nprint(best_k)\n"
+    assert "tags" not in cell.metadata  # runs without raising: the check says "not done"
+    assert cell.metadata["course"] == {"exercise": "91.4"}
+    bad = new_notebook(cells=[_cell(f"{BEGIN_MARKER}\nx = 1\n{END_MARKER}\n", cell_id="a",
+                                    metadata={"exercise": "91.4", "stub": ["x = None"]})])
+    with pytest.raises(TypeError, match="stub"):
+        make_student_notebook(bad, name="n")
+
+
 def test_default_hint_when_none_given():
-    nb = new_notebook(cells=[_cell(f"# Exercise 2.5\n{BEGIN_MARKER}\nx = 1\n{END_MARKER}\n",
+    nb = new_notebook(cells=[_cell(f"# Exercise 92.5\n{BEGIN_MARKER}\nx = 1\n{END_MARKER}\n",
                                    cell_id="a")])
     source = make_student_notebook(nb, name="n").cells[0].source
-    assert 'raise NotImplementedError("Exercise 2.5: replace the ... with your code")' in source
+    assert 'raise NotImplementedError("Exercise 92.5: replace the ... with your code")' in source
 
 
 def test_markers_without_exercise_number_name_the_cell():
@@ -205,7 +237,7 @@ def test_markers_without_exercise_number_name_the_cell():
 @pytest.mark.parametrize("meta, error, message", [
     ({"exercise": 1.2}, TypeError, "must be a string 'N.M'"),
     ({"exercise": "one"}, ValueError, "must look like 'N.M'"),
-    ({"exercise": "1.2", "hint": ["x"]}, TypeError, "hint'\\] must be a string"),
+    ({"exercise": "91.2", "hint": ["x"]}, TypeError, "hint'\\] must be a string"),
 ])
 def test_bad_exercise_metadata(meta, error, message):
     nb = new_notebook(cells=[_cell(f"{BEGIN_MARKER}\nx = 1\n{END_MARKER}\n", cell_id="a",
