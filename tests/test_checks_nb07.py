@@ -19,7 +19,8 @@ def _not_done(*args):
 
 
 def test_exports():
-    for name in ("check_fft2c", "check_masked_fft_adjoint", "check_variable_density_mask"):
+    for name in ("check_fft2c", "check_masked_fft_adjoint", "check_replica_shift",
+                 "check_spiral_psf", "check_variable_density_mask", "check_center_fraction"):
         assert name in checks.__all__ and callable(getattr(checks, name))
 
 
@@ -101,16 +102,104 @@ def _vd(shape, acceleration, center_fraction, seed, *, decay=2.0, n_extra=0, cen
 ])
 def test_vd_mask_mistakes(fn, expected, capsys):
     ok, out = _run(checks.check_variable_density_mask, fn, capsys)
-    assert not ok and "✗ Exercise 7.3" in out and expected in out
+    assert not ok and "✗ Exercise 7.5" in out and expected in out
 
 
 def test_vd_mask_right_and_unfinished(capsys):
     ok, out = _run(checks.check_variable_density_mask, _vd, capsys)
-    assert ok and "✓ Exercise 7.3" in out and "side lobe" in out
+    assert ok and "✓ Exercise 7.5" in out and "side lobe" in out
     ok, out = _run(checks.check_variable_density_mask, _not_done, capsys)
-    assert not ok and "Exercise 7.3 is not done yet" in out
+    assert not ok and "Exercise 7.5 is not done yet" in out
 
 
 def test_checks_reject_non_callables(capsys):
     ok, out = _run(checks.check_fft2c, np.zeros(3), capsys)
     assert not ok and "pass your function itself" in out
+
+
+# -- value answers: 7.3 (predict), 7.4 (interpret), 7.6 (experiment) ---------------------------
+def _answer(check, answer, capsys):
+    ok = check(answer)
+    return ok, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer", [24, 24.0, 72, -24, np.int64(24)])
+def test_replica_shift_right(answer, capsys):
+    ok, out = _answer(checks.check_replica_shift, answer, capsys)
+    assert ok and "✓ Exercise 7.3" in out and "96 / 4 = 24" in out
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (4, "spacing of the measured lines in k-space"),
+    (48, "it is the second one"),
+    (0, "no wrap-around"),
+    (0.25, "not a fraction of the field of view"),
+    (12, "(12 away)"),
+])
+def test_replica_shift_wrong(answer, expected, capsys):
+    ok, out = _answer(checks.check_replica_shift, answer, capsys)
+    assert not ok and "✗ Exercise 7.3" in out and expected in out
+    assert "comb of period" in out          # the reason is given whatever the answer
+
+
+def test_replica_shift_matches_the_psf():
+    offsets, heights = checks.nb07._replica_offsets()
+    assert sorted(offsets.tolist()) == [-48, -24, 0, 24]
+    assert np.all(heights > 0.99)
+
+
+@pytest.mark.parametrize("check, exercise", [
+    (checks.check_replica_shift, "7.3"), (checks.check_spiral_psf, "7.4"),
+    (checks.check_center_fraction, "7.6")])
+def test_value_checks_unfinished_and_malformed(check, exercise, capsys):
+    for unfinished in (None, ...):
+        ok, out = _answer(check, unfinished, capsys)
+        assert not ok and f"Exercise {exercise} is not done yet" in out
+        assert f'checks.hint("{exercise}")' in out
+    for malformed in ("24", [0.1], True, float("nan"), {"a": 1}, "z"):
+        ok, out = _answer(check, malformed, capsys)
+        assert not ok and f"✗ Exercise {exercise}" in out and "could not run" not in out
+
+
+def test_spiral_psf_right_and_each_wrong_option(capsys):
+    ok, out = _answer(checks.check_spiral_psf, "b", capsys)
+    assert ok and "✓ Exercise 7.4" in out and "lies in a ring" in out
+    ok, out = _answer(checks.check_spiral_psf, " (B) ", capsys)
+    assert ok
+    for letter, expected in (("a", "as narrow as the radial one"), ("c", "shows none"),
+                             ("d", "SSIM agrees with PSNR")):
+        ok, out = _answer(checks.check_spiral_psf, letter, capsys)
+        assert not ok and "✗ Exercise 7.4" in out and expected in out
+
+
+def test_spiral_ring_holds_most_of_the_energy():
+    n = checks.nb07._spiral_psf_numbers()
+    assert n["far_fraction"] > n["peak_fraction"] and n["side_lobe"] < 0.15
+    assert n["psnr_spiral"] < n["psnr_low"]
+
+
+def test_center_fraction_scores_match_the_widget():
+    from course_utils.widgets import undersampling_widget
+
+    _, update = undersampling_widget()
+    scores = checks.nb07.centre_fraction_scores(grid=(0.02, 0.08))
+    for cf, (zf, cs) in scores.items():
+        numbers = update(pattern="variable_density", acceleration=4, center_fraction=cf,
+                         sigma=0.0, cs="cs_tv")
+        assert numbers["psnr_cs"] == pytest.approx(cs, abs=0.006)
+        assert numbers["psnr_zero_filled"] == pytest.approx(zf, abs=0.006)
+
+
+def test_center_fraction_right_and_wrong(capsys):
+    scores = checks.nb07.centre_fraction_scores()
+    cs = {cf: s[1] for cf, s in scores.items()}
+    best = max(cs, key=cs.get)
+    ok, out = _answer(checks.check_center_fraction, best, capsys)
+    assert ok and "✓ Exercise 7.6" in out and "close enough" in out
+    worst = min(cs, key=cs.get)
+    ok, out = _answer(checks.check_center_fraction, worst, capsys)
+    assert not ok and "✗ Exercise 7.6" in out and "better" in out and "blur" in out
+    ok, out = _answer(checks.check_center_fraction, 0.64, capsys)
+    assert "reduced to 0.25" in out and ok == (cs[0.25] >= cs[best] - 0.3)
+    ok, out = _answer(checks.check_center_fraction, 1.5, capsys)
+    assert not ok and "in (0, 1]" in out

@@ -138,3 +138,68 @@ def test_ramp_check_unfinished_and_other_answers(capsys):
     assert checks.check_ramp_filter(lambda size: np.ones(size)) is False
     out = capsys.readouterr().out
     assert "Nyquist" in out and "Traceback" not in out
+
+
+# -- value answers: 8.3 (interpret), 8.4 (experiment), 8.5 (predict) ---------------------------
+def _answer(check, answer, capsys):
+    ok = check(answer)
+    return ok, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check, exercise", [
+    (checks.check_streaks, "8.3"), (checks.check_fewest_views_tv, "8.4"),
+    (checks.check_tv_or_network, "8.5")])
+def test_value_checks_unfinished_and_malformed(check, exercise, capsys):
+    for unfinished in (None, ...):
+        ok, out = _answer(check, unfinished, capsys)
+        assert not ok and f"Exercise {exercise} is not done yet" in out
+        assert f'checks.hint("{exercise}")' in out
+    for malformed in ("10", [1], True, float("inf"), "TV", "z", 10.5, -3):
+        ok, out = _answer(check, malformed, capsys)
+        assert not ok and f"✗ Exercise {exercise}" in out and "could not run" not in out
+
+
+def test_streaks_right_and_each_wrong_option(capsys):
+    ok, out = _answer(checks.check_streaks, "b", capsys)
+    assert ok and "✓ Exercise 8.3" in out and "fan of lines" in out
+    for letter, expected in (("a", "deterministic"), ("c", "not a copy of the head"),
+                             ("d", "low frequencies are all measured")):
+        ok, out = _answer(checks.check_streaks, letter, capsys)
+        assert not ok and "✗ Exercise 8.3" in out and expected in out
+
+
+def test_streak_numbers_show_streaks_outside_the_head():
+    n = checks.nb08.streak_numbers()
+    assert n[18]["rms_outside"] > 3 * n[180]["rms_outside"]
+    assert n[18]["share_outside"] > 0.5 > n[180]["share_outside"]
+    assert n[18]["rerun"] == 0.0
+
+
+def test_fewest_views_tv_right_and_wrong(capsys):
+    best, scores = checks.nb08.fewest_views("TV")
+    assert scores[best] >= checks.nb08.TARGET_PSNR
+    assert all(v < checks.nb08.TARGET_PSNR for k, v in scores.items() if k < best)
+    fbp, _ = checks.nb08.fewest_views("FBP", start=best)
+    assert fbp is not None and fbp > 2 * best
+    ok, out = _answer(checks.check_fewest_views_tv, best, capsys)
+    assert ok and "✓ Exercise 8.4" in out and f"FBP needs {fbp} views" in out
+    ok, out = _answer(checks.check_fewest_views_tv, best - 1, capsys)
+    assert not ok and "below 28 dB" in out
+    ok, out = _answer(checks.check_fewest_views_tv, fbp, capsys)
+    assert not ok and "the question asks for the fewest" in out
+    ok, out = _answer(checks.check_fewest_views_tv, 1, capsys)
+    assert not ok and "single projection" in out
+
+
+def test_tv_or_network_judged_by_the_run(capsys):
+    from course_utils import ct_learned
+    from course_utils.metrics import psnr
+
+    x_fine, truth = ct_learned.ct_phantom(ct_learned.HELDOUT_SEEDS[0])
+    out = ct_learned.reconstruct_all(x_fine, 18, methods=("TV", "learned"))
+    right = "a" if psnr(truth, out["TV"]) >= psnr(truth, out["learned"]) else "b"
+    wrong = "b" if right == "a" else "a"
+    ok, text = _answer(checks.check_tv_or_network, right, capsys)
+    assert ok and "✓ Exercise 8.5" in text and "At 18 views TV scores" in text
+    ok, text = _answer(checks.check_tv_or_network, wrong, capsys)
+    assert not ok and "✗ Exercise 8.5" in text and "At 18 views TV scores" in text

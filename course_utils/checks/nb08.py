@@ -1,25 +1,76 @@
-"""Self-checks for notebook 08 (CT sparse view): back-projection and the ramp filter."""
+"""Self-checks for notebook 08 (CT sparse view): back-projection, the ramp filter, the
+streaks of sparse views, how few views TV needs, and TV against the learned network."""
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from ..ct import fbp_filter
 from ..operators.ct import Radon
-from ._base import register_exercise, CheckFailure, as_result, call_student, exercise_check, matches, rel_error
+from ._base import (CheckFailure, _as_number, answer_check, as_result, call_student,
+                    exercise_check, judge_choice, matches, register_exercise, rel_error)
 
-__all__ = ["check_back_projection", "check_ramp_filter", "pixel_back_projection",
+__all__ = ["check_back_projection", "check_ramp_filter", "check_streaks",
+           "check_fewest_views_tv", "check_tv_or_network", "pixel_back_projection",
            "pixel_projection"]
 
-HINTS = {
-    "8.1": "for each view a, t = (c - N//2) cos θ - (r - M//2) sin θ with θ in radians; "
-           "add np.interp(t + D//2, np.arange(D), y[:, a], left=0, right=0) to the image.",
-    "8.2": "h = zeros(size); n = minimum(k, size - k); h[0] = 1/4; h[odd n] = -1/(π n)²; "
-           "return np.real(np.fft.fft(h)).",
-}
-
-for _id, _hint in HINTS.items():  # interim: one-tier hints, tasks still to write
-    register_exercise(_id, "implement", "write the function described above.", [_hint, _hint])
-
+register_exercise(
+    "8.1", "implement",
+    task="Complete back_project(y, angles, shape): the pixel-driven back-projection of a "
+         "sinogram y (detectors × views, angles in degrees) onto an image of shape (M, N), "
+         "the exact transpose of a projector that splats each pixel linearly onto the two "
+         "nearest detector bins.",
+    hints=["Loop over the views. For one view, every pixel needs the detector position "
+           "t of the ray through it (the formula above) and the value of y[:, a] there.",
+           "np.mgrid[:M, :N] gives the row and the column of every pixel; convert the "
+           "angles to radians; t is a signed distance from the axis, bin D // 2.",
+           "Add np.interp(t + D // 2, np.arange(D), y[:, a], left=0, right=0) to the "
+           "image for every view a, with t = (c − N//2) cos θ − (r − M//2) sin θ."])
+register_exercise(
+    "8.2", "implement",
+    task="Complete ramp_filter(size): the real frequency response of the band-limited "
+         "(Kak–Slaney) ramp filter on the FFT grid of even length size, in the order of "
+         "np.fft.fftfreq(size).",
+    hints=["Do not sample |f| directly: build the spatial kernel h(n) given above on an "
+           "array of length size, then take its DFT.",
+           "On the FFT grid, index k stands for n = min(k, size − k): negative n wrap "
+           "around to the end. Only n = 0 and odd n are non-zero.",
+           "h = zeros(size); h[0] = 1/4; for odd n, h = −1/(π n)²; return "
+           "np.real(np.fft.fft(h))."])
+register_exercise(
+    "8.3", "interpret",
+    task="Set streak_reading to the letter (a string) of the statement that describes "
+         "the streaks of the sparse-view FBP images and their error maps.",
+    hints=["Compare the error maps of 18 and 180 views: where does the error sit, inside "
+           "the head or also outside it, and what shape does it have?",
+           "The data here are noise-free, and rerunning the cell gives the same image "
+           "exactly. The Fourier plane is known on K spokes; what does back-projecting a "
+           "few views do to a sharp edge?",
+           "Each projection is smeared back along straight lines; with few views the lines "
+           "from a strong edge are no longer cancelled by those of neighbouring views."])
+register_exercise(
+    "8.4", "experiment",
+    task="Set fewest_views_tv to the smallest number of views K with which TV "
+         "(ct_learned.tv_ct, λ = ct_learned.tv_lam(K), default iterations) reconstructs "
+         "the Shepp–Logan phantom x64 from noise-free ct_learned.simulate_sinogram(x_fine, "
+         "K) with a PSNR of at least 28 dB.",
+    hints=["FBP needs more than 30 views for 28 dB (section 5). Try a loop over K, starting "
+           "small, and print psnr(x64, ...) for each.",
+           "For each K: y = ct_learned.simulate_sinogram(x_fine, K), then "
+           "ct_learned.tv_ct(y, ct_learned.tv_lam(K)); stop at the first K that reaches 28 dB.",
+           "The answer is between 5 and 20; the PSNR is not exactly monotone in K, so "
+           "answer with the first K that reaches 28 dB, not one after it."])
+register_exercise(
+    "8.5", "predict",
+    task="Set tv_or_network to your prediction, 'a' (TV) or 'b' (the FBPConvNet): which "
+         "has the higher PSNR on the held-out ellipse phantom at 18 noise-free views?",
+    hints=["Think about what each method assumes: TV a piecewise-constant image, the network "
+           "whatever its training phantoms looked like.",
+           "The held-out phantom is made of flat ellipses, the model TV is built on. The "
+           "network starts from the FBP, and at 18 views the FBP is full of streaks.",
+           "With 18 views the network has the hardest input it was trained on; TV's model "
+           "fits this phantom exactly. Predict, then compare with the first row of the table."])
 
 # -- the pixel-driven pair ----------------------------------------------------------------
 
@@ -274,3 +325,197 @@ def check_ramp_filter(ramp_filter) -> str | None:
     _, reference = fbp_filter("ramp", 256)
     return (f"At f = 0 it is {reference[0]:.2e} rather than 0, and it deviates from |f| by "
             f"at most {np.max(np.abs(reference - np.abs(freqs))):.1e}.")
+
+
+# -- 8.3: read the streaks --------------------------------------------------------------------
+#: Views of the sparse and of the dense FBP compared by check_streaks.
+STREAK_VIEWS = (18, 180)
+
+
+@functools.lru_cache(maxsize=4)
+def streak_numbers(views=STREAK_VIEWS) -> dict:
+    """Error of the noise-free FBP of Shepp–Logan (section 5) for each number of views:
+    RMS outside the head (where the truth is 0), the share of the squared error there,
+    and the change between two runs."""
+    from ..ct_learned import ct_phantom, fbp_views, simulate_sinogram
+
+    x_fine, truth = ct_phantom("shepp_logan")
+    outside = truth == 0
+    out = {}
+    for k in views:
+        first = fbp_views(simulate_sinogram(x_fine, k))
+        again = fbp_views(simulate_sinogram(x_fine, k))
+        err = first - truth
+        out[k] = {"rms_outside": float(np.sqrt(np.mean(err[outside] ** 2))),
+                  "share_outside": float(np.sum(err[outside] ** 2) / np.sum(err ** 2)),
+                  "rerun": float(np.max(np.abs(first - again)))}
+    out["outside_fraction"] = float(outside.mean())
+    return out
+
+
+@answer_check("8.3")
+def check_streaks(streak_reading):
+    """Judge the reading of the sparse-view streaks (a letter).
+
+    Parameters
+    ----------
+    streak_reading : str
+        ``"a"``, ``"b"``, ``"c"`` or ``"d"`` (see the notebook).
+
+    Returns
+    -------
+    bool
+        True for the statement the error maps support; every option is explained with
+        the error of FBP at 18 and 180 views, measured here (never raises).
+    """
+    few, many = STREAK_VIEWS
+    n = streak_numbers()
+    facts = (f"Outside the head (where the truth is 0, {n['outside_fraction']:.0%} of the "
+             f"pixels) the error has an RMS of {n[few]['rms_outside']:.3f} at {few} views "
+             f"and {n[many]['rms_outside']:.3f} at {many}; at {few} views "
+             f"{n[few]['share_outside']:.0%} of the squared error lies there "
+             f"({n[many]['share_outside']:.0%} at {many}).")
+    options = {
+        "a": (False, "the data are noise-free and the streaks are deterministic: running "
+                     f"the FBP twice changes no pixel (largest change {n[few]['rerun']:.1g}). "
+                     "Noise amplified by the ramp filter looks like fine grain everywhere "
+                     "(section 6), not like straight lines. " + facts),
+        "b": (True, "yes. Back-projection smears every projection back along straight "
+                    "lines. With many views, the lines from a sharp edge cancel everywhere "
+                    "except on the edge; with few views the neighbouring views that would "
+                    "cancel them are missing (the gaps between the Fourier spokes), so "
+                    "each strong edge — the skull above all — sends out a fan of lines, "
+                    "one direction per view, that runs beyond the object. " + facts),
+        "c": (False, "shifted copies come from a regular comb in k-space (notebook 07's "
+                     "regular mask). Sparse views leave angular gaps between spokes "
+                     "through the centre instead: the error is a fan of straight lines "
+                     "from each edge, not a copy of the head. " + facts),
+        "d": (False, "the low frequencies are all measured: every spoke passes through "
+                     "the centre of the Fourier plane, where the spokes are dense, so the "
+                     "skull stays as sharp at 18 views as at 180. What is lost lies "
+                     "between the spokes far from the centre, and it returns as lines "
+                     "across the image, much of them outside the head. " + facts),
+    }
+    return judge_choice(streak_reading, options)
+
+
+# -- 8.4: how few views does TV need? ----------------------------------------------------------
+#: PSNR (dB) that check_fewest_views_tv asks the reconstruction of Shepp–Logan to reach.
+TARGET_PSNR = 28.0
+
+
+@functools.lru_cache(maxsize=512)
+def _views_psnr(method: str, num_views: int) -> float:
+    from ..ct_learned import ct_phantom, fbp_views, simulate_sinogram, tv_ct, tv_lam
+    from ..metrics import psnr
+
+    x_fine, truth = ct_phantom("shepp_logan")
+    y = simulate_sinogram(x_fine, num_views)
+    x_hat = tv_ct(y, tv_lam(num_views)) if method == "TV" else fbp_views(y)
+    return float(psnr(truth, x_hat))
+
+
+def fewest_views(method: str, target: float = TARGET_PSNR, *, start: int = 2,
+                 stop: int = 180) -> tuple[int | None, dict]:
+    """The smallest number of views in ``[start, stop]`` with which ``method`` ("TV" or
+    "FBP") reconstructs the noise-free Shepp–Logan of notebook 08 to ``target`` dB, and
+    the PSNR of every number of views tried."""
+    scores = {}
+    for k in range(start, stop + 1):
+        scores[k] = _views_psnr(method, k)
+        if scores[k] >= target:
+            return k, scores
+    return None, scores
+
+
+@answer_check("8.4")
+def check_fewest_views_tv(fewest_views_tv):
+    """Judge the smallest number of views with which TV reaches :data:`TARGET_PSNR`.
+
+    Parameters
+    ----------
+    fewest_views_tv : int
+        The number of views found by experiment.
+
+    Returns
+    -------
+    bool
+        True when it is the first number of views (from 2 upwards) whose TV
+        reconstruction reaches the target, recomputed here; explains the gap and compares
+        with FBP (never raises).
+    """
+    value = _as_number(fewest_views_tv, "fewest_views_tv")
+    if value != int(value) or not 1 <= value <= 720:
+        raise CheckFailure(f"fewest_views_tv is a whole number of views between 1 and 720, "
+                           f"got {value:g}.")
+    value = int(value)
+    best, tv_scores = fewest_views("TV")
+    if best is None:
+        raise CheckFailure("TV did not reach the target with up to 180 views; please report "
+                           "this to the course maintainers.")
+    fbp_best, fbp_scores = fewest_views("FBP", start=best)
+    mine = tv_scores.get(value)
+    if mine is None:
+        mine = _views_psnr("TV", value) if value >= 2 else float("nan")
+    before = tv_scores.get(best - 1)
+    fbp_text = (f"FBP needs {fbp_best} views for the same {TARGET_PSNR:g} dB "
+                f"({fbp_scores[fbp_best]:.2f} dB), {fbp_best / best:.1f} times as many: "
+                "the TV prior replaces most of the missing views, and the dose with them."
+                if fbp_best is not None else
+                f"FBP does not reach {TARGET_PSNR:g} dB with up to 180 views.")
+    why = (f"TV reaches {TARGET_PSNR:g} dB first with {best} views ({tv_scores[best]:.2f} dB"
+           + (f"; {best - 1} views give {before:.2f} dB" if before is not None else "")
+           + f"). {fbp_text}")
+    if value == best:
+        return True, f"{value} views give {mine:.2f} dB. {why}"
+    if value == 1:
+        return False, ("one view is a single projection: every image with the same column "
+                       f"sums fits it, and no prior can pick the right one. {why}")
+    if value < best:
+        return False, (f"{value} views give {mine:.2f} dB, below {TARGET_PSNR:g} dB: with "
+                       "so few views even a piecewise-constant prior cannot place all the "
+                       f"edges. {why}")
+    return False, (f"{value} views give {mine:.2f} dB, which reaches the target, but fewer "
+                   f"views do too: the question asks for the fewest. {why}")
+
+
+# -- 8.5: predict TV against the network --------------------------------------------------------
+@answer_check("8.5")
+def check_tv_or_network(tv_or_network):
+    """Judge the prediction of which of TV and the FBPConvNet wins at 18 views on the first
+    held-out ellipse phantom (noise-free).
+
+    Parameters
+    ----------
+    tv_or_network : str
+        ``"a"`` (TV) or ``"b"`` (the network).
+
+    Returns
+    -------
+    bool
+        True when it names the method with the higher PSNR, recomputed here with
+        :func:`course_utils.ct_learned.reconstruct_all`; explains why (never raises).
+    """
+    from ..ct_learned import HELDOUT_SEEDS, ct_phantom, reconstruct_all
+    from ..metrics import psnr
+
+    views = 18
+    x_fine, truth = ct_phantom(HELDOUT_SEEDS[0])
+    out = reconstruct_all(x_fine, views, methods=("FBP", "TV", "learned"))
+    p = {m: float(psnr(truth, out[m])) for m in ("FBP", "TV", "learned")}
+    tv_wins = p["TV"] >= p["learned"]
+    numbers = (f"At {views} views TV scores {p['TV']:.2f} dB and the network "
+               f"{p['learned']:.2f} dB (FBP {p['FBP']:.2f} dB).")
+    tv_text = ("This phantom is a set of flat ellipses, exactly the piecewise-constant "
+               "image TV assumes, and TV works on the sinogram itself. The network only "
+               "sees the FBP, and at 18 views the streaks have hidden part of the "
+               "object from it; what it has not learned to undo stays in its output.")
+    net_text = ("The network has learned what the streaks of 18-view FBP look like on "
+                "such phantoms and removes them better than TV's prior does.")
+    options = {
+        "a": (tv_wins, f"{numbers} {tv_text if tv_wins else net_text}"),
+        "b": (not tv_wins, f"{numbers} {net_text if not tv_wins else tv_text} The table "
+                           "below shows the opposite on Shepp–Logan, whose skull ring the "
+                           "network's head-like training phantoms resemble."),
+    }
+    return judge_choice(tv_or_network, options)
