@@ -144,8 +144,9 @@ def test_unfinished_exercise_prints_the_hint(name, capsys):
     check, _, _ = CASES[name]
     result, printed = _run(check, _todo, capsys)
     assert result is False
-    assert printed.startswith(f"Exercise {check.exercise} is not done yet: {check.hint}")
-    assert len(check.hint) > 20
+    task = checks.exercise_task(check.exercise)
+    assert printed.startswith(f"Exercise {check.exercise} is not done yet: {task}")
+    assert f'checks.hint("{check.exercise}")' in printed and len(task) > 20
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -173,18 +174,168 @@ def test_check_never_raises(name, capsys):
     assert not result
 
 
-def test_exercise_numbers_and_hints_match_the_notebooks():
+def test_exercise_numbers_and_kinds_match_the_notebooks():
+    """Notebooks 01 and 02 carry exactly the exercises registered for them, without the
+    old single-string hints in their metadata; each implement check above is one of
+    them."""
     import nbformat
     from pathlib import Path
     root = Path(__file__).resolve().parents[1] / "solutions"
-    found = {}
+    found = []
     for name in ("01_least_squares.ipynb", "02_regularisers.ipynb"):
         for cell in nbformat.read(root / name, as_version=4).cells:
             course = cell.metadata.get("course", {})
             if "exercise" in course:
-                found[course["exercise"]] = course["hint"]
-    by_number = {check.exercise: check.hint for check, _, _ in CASES.values()}
-    assert found == by_number
+                assert "hint" not in course, course
+                found.append(course["exercise"])
+    registered = sorted((e for e in checks.EXERCISES if e.split(".")[0] in ("1", "2")),
+                        key=lambda e: tuple(map(int, e.split("."))))
+    assert found == registered
+    implement = {e for e in found if checks.EXERCISES[e].kind == "implement"}
+    assert {check.exercise for check, _, _ in CASES.values()} == implement
+    thinking = {checks.EXERCISES[e].kind for e in found} - {"implement"}
+    assert thinking == {"predict", "interpret", "experiment"}
+
+
+# -- forbidden shortcuts ------------------------------------------------------------------------
+@pytest.mark.parametrize("shortcut", [
+    lambda A, rcond=1e-10: np.linalg.pinv(A, rcond=rcond),
+    lambda A, rcond=1e-10: np.linalg.lstsq(A, np.eye(A.shape[0]), rcond=rcond)[0],
+])
+def test_pseudo_inverse_rejects_pinv_and_lstsq(shortcut, capsys):
+    result, printed = _run(checks.check_pseudo_inverse, shortcut, capsys)
+    assert result is False
+    assert "not to" in printed and "from the SVD" in printed
+    assert ("np.linalg.pinv" in printed or "pinv" in printed) or "lstsq" in printed
+    # the numpy functions are restored afterwards
+    A = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_allclose(np.linalg.pinv(A) @ A, np.eye(2), atol=1e-12)
+    assert np.linalg.lstsq(A, np.ones(3), rcond=None)[0].shape == (2,)
+
+
+def test_pseudo_inverse_rejects_a_hidden_pinv_call(capsys):
+    """pinv reached through a helper (not named in the student's own code) is caught at
+    run time by the patched function."""
+    def helper(A):
+        return np.linalg.pinv(A)
+
+    result, printed = _run(checks.check_pseudo_inverse, lambda A, rcond=1e-10: helper(A),
+                           capsys)
+    assert result is False and "calls numpy.linalg.pinv" in printed
+
+
+def test_normal_equations_rejects_lstsq(capsys):
+    result, printed = _run(checks.check_normal_equations,
+                           lambda A, y: np.linalg.lstsq(A, y, rcond=None)[0], capsys)
+    assert result is False and "lstsq" in printed and "normal equations" in printed
+
+
+def test_forbidden_functions_are_restored_when_the_student_crashes(capsys):
+    original = np.linalg.pinv
+
+    def crash(A, rcond=1e-10):
+        raise RuntimeError("boom")
+
+    result, printed = _run(checks.check_pseudo_inverse, crash, capsys)
+    assert result is False and "RuntimeError" in printed
+    assert np.linalg.pinv is original
+
+
+# -- value exercises: predict, interpret, experiment ----------------------------------------
+def _answer(check, answer, capsys):
+    result = check(answer)
+    printed = capsys.readouterr().out
+    assert isinstance(result, bool) and "Traceback" not in printed
+    return result, printed
+
+
+VALUE_CASES = {
+    # check: (right answers, [(wrong answer, words the explanation must contain)])
+    "kappa_normal": (checks.check_kappa_normal, [3.13e16, 1e16, 1e17], [
+        (1.77e8, "about kappa(A) itself"),
+        (3.5e8, "squares it"),
+        (1.3e4, "smaller than kappa(A)"),
+        (1e30, "a factor"),
+    ]),
+    "picard_reading": (checks.check_picard_reading, ["b", "B", "(b)"], [
+        ("a", "singular values do not stop"),
+        ("c", "x does have components there"),
+        ("d", "round-off"),
+    ]),
+    "best_truncation": (checks.check_best_truncation, [52, 52.0, 50], [
+        (44, "Below the best k"),
+        (66, "Above the best k"),
+        (128, "perturbation error"),
+    ]),
+    "lcurve_reading": (checks.check_lcurve_reading, ["b"], [
+        ("a", "maximum curvature is a property of the curve"),
+        ("c", "not by orders of magnitude"),
+        ("d", "the residual grows with λ"),
+    ]),
+    "lam_factor": (checks.check_lam_factor, [2.0, 1.95, 2.3], [
+        (4.0, "Wiener"),
+        (1.0, "More noise needs more regularisation"),
+        (0.5, "never less"),
+        (8.0, "away"),
+    ]),
+    "best_lam_tv": (checks.check_best_lam_tv, [1e-2, 0.01], [
+        (1e-3, "Below the best λ"),
+        (3.2e-2, "Above the best λ"),
+        (1.0, "cartoon"),
+    ]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_CASES))
+def test_value_check_accepts_the_right_answer(name, capsys):
+    check, rights, _ = VALUE_CASES[name]
+    for right in rights:
+        result, printed = _answer(check, right, capsys)
+        assert result is True, printed
+        assert printed.startswith(f"✓ Exercise {check.exercise}:"), printed
+
+
+@pytest.mark.parametrize("name,index", [(n, i) for n in sorted(VALUE_CASES)
+                                        for i in range(len(VALUE_CASES[n][1]))])
+def test_value_check_explains_a_typical_wrong_answer(name, index, capsys):
+    check, _, wrongs = VALUE_CASES[name]
+    answer, words = wrongs[index]
+    result, printed = _answer(check, answer, capsys)
+    assert result is False
+    assert printed.startswith(f"✗ Exercise {check.exercise}:"), printed
+    assert words in printed, f"expected {words!r} in: {printed}"
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_CASES))
+def test_value_check_not_done_and_malformed(name, capsys):
+    check, _, _ = VALUE_CASES[name]
+    for todo in (None, ...):
+        result, printed = _answer(check, todo, capsys)
+        assert result is False
+        assert printed.startswith(f"Exercise {check.exercise} is not done yet:")
+    for malformed in ("zz", [1, 2], float("nan"), -3, True, {"a": 1}):
+        result, printed = _answer(check, malformed, capsys)
+        assert result is False
+        assert printed.startswith(f"✗ Exercise {check.exercise}:"), (malformed, printed)
+        assert "could not run" not in printed, (malformed, printed)
+
+
+def test_value_checks_compute_their_truth_from_the_library():
+    """The experiment checks score the same runs the widgets show."""
+    from course_utils.checks import nb01, nb02
+    from course_utils.widgets import regulariser_widget, tsvd_widget
+    _, update = tsvd_widget()
+    assert update(sigma=nb01.EXPERIMENT_SIGMA, k=1)["best_k"] == 52
+    _, update = regulariser_widget()
+    scores = nb02.tv_widget_scores()
+    for lam in (1e-3, 1e-2, 1e-1):
+        key = min(scores, key=lambda k: abs(np.log(k / lam)))
+        assert update(regulariser="tv", sigma=nb02.EXPERIMENT_SIGMA, lam=key)["psnr"] \
+            == pytest.approx(scores[key], abs=0.01)
+    choices = nb02.lcurve_choices()
+    assert choices["corner"]["psnr"] < choices["gcv"]["psnr"] < choices["discrepancy"]["psnr"]
+    lams = nb02.discrepancy_lams()
+    assert 1.5 < lams[0.02] / lams[0.01] < 2.5
 
 
 def test_the_library_soft_threshold_agrees_with_the_reference_answer():

@@ -175,6 +175,26 @@ def test_tsvd_widget_numbers(built):
     assert exact["relative_error"] < 1e-6           # noise-free data: exact up to round-off
 
 
+def test_tsvd_widget_picard_axis_is_clipped_to_the_informative_range(built):
+    """The Picard panel spans from a decade below the noise floor (round-off when σ = 0)
+    to a few decades above the largest coefficient, not 1e-18 to 1e7: the noise line and
+    the largest coefficient are inside, the bottom follows σ."""
+    from course_utils.widgets.nb01 import PICARD_DECADES_ABOVE, picard_limits
+    widget, update = built("nb01_tsvd")
+    ax = widget.demo.axes[1]
+    for sigma in (1e-4, 1e-2, 1e-1):
+        update(sigma=sigma, k=40)
+        low, high = ax.get_ylim()
+        coeffs = widget.demo.line_coef.get_ydata()
+        assert low == pytest.approx(0.1 * sigma) and low < sigma < high
+        assert coeffs.max() < high <= coeffs.max() * 10 ** PICARD_DECADES_ABOVE * 1.001
+        assert np.log10(high / low) <= 9          # readable: at most nine decades
+    update(sigma=0.0, k=40)
+    low, high = ax.get_ylim()
+    assert 1e-18 < low < 1e-14 and high < 1e5     # round-off floor, not 1e-18 to 1e9
+    assert picard_limits(np.zeros(5), 0.0)[0] > 0  # degenerate input stays drawable
+
+
 def test_tsvd_widget_validates_options():
     from course_utils.widgets.nb01 import TsvdDemo
     with pytest.raises(ValueError, match="n must be >= 8"):

@@ -11,7 +11,7 @@ from ..illposed import (compute_svd, condition_number, filter_error_curve, picar
 from ..operators.basic import deconvolution_matrix
 from ._base import ChoiceControl, Demo, IntControl, build, register_widget
 
-__all__ = ["TsvdDemo", "tsvd_widget", "NOISE_LEVELS"]
+__all__ = ["TsvdDemo", "tsvd_widget", "NOISE_LEVELS", "picard_limits"]
 
 #: Noise standard deviations offered by the slider (signal values lie in [0, 1]).
 NOISE_LEVELS = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
@@ -24,6 +24,26 @@ _CONTROLS = {
 }
 _COMBOS = [{"sigma": 0.0, "k": _N}, {"sigma": 0.1, "k": _N}, {"sigma": 0.0, "k": 1},
            {"sigma": 0.1, "k": 1}]
+
+
+#: Decades shown above the largest data coefficient (room for the growing ratios).
+PICARD_DECADES_ABOVE = 3
+
+
+def picard_limits(coeffs, sigma: float) -> tuple[float, float]:
+    """Readable y-limits for the Picard plot: from a decade below the noise floor (σ, or
+    the round-off level ``eps · ‖coeffs‖`` when σ = 0) to ``PICARD_DECADES_ABOVE``
+    decades above the largest coefficient ``|u_iᵀy|``.
+
+    What lies below the floor is noise (or round-off), and the ratios ``|u_iᵀy| / s_i``
+    that leave the top have already shown their explosion; the full range (about 1e-18
+    to 1e7 without clipping) would squeeze the informative decades into a sliver.
+    """
+    coeffs = np.abs(np.asarray(coeffs, dtype=float))
+    largest = float(coeffs.max()) if coeffs.size and coeffs.max() > 0 else 1.0
+    floor = float(sigma) if sigma > 0 else \
+        float(np.finfo(float).eps) * max(float(np.linalg.norm(coeffs)), 1e-300)
+    return 0.1 * min(floor, largest), largest * 10.0 ** PICARD_DECADES_ABOVE
 
 
 class TsvdDemo(Demo):
@@ -77,7 +97,8 @@ class TsvdDemo(Demo):
         artists = plot_picard(self.svd.s, np.ones(n), k=1, sigma=1e-2, ax=ax_pic)
         self.line_coef, self.line_ratio = artists["coeffs"], artists["ratios"]
         self.line_noise, self.vline_pic = artists["sigma"], artists["k"]
-        ax_pic.set_ylim(1e-18, 1e9)
+        ax_pic.set_ylim(*picard_limits(np.ones(n), 1e-2))
+        ax_pic.legend(loc="upper left", fontsize="x-small")   # the empty corner once clipped
         ax_pic.yaxis.set_major_locator(LogLocator(numticks=6))
         ax_pic.yaxis.set_minor_locator(NullLocator())
         ax_pic.set_xlim(0, n + 1)
@@ -116,6 +137,7 @@ class TsvdDemo(Demo):
         self.line_noise.set_ydata([max(sigma, 1e-30)] * 2)
         self.line_noise.set_visible(sigma > 0)
         self.vline_pic.set_xdata([k, k])
+        self.axes[1].set_ylim(*picard_limits(state["coeffs"], sigma))
         self.line_err.set_ydata(errors)
         best = int(np.argmin(errors))
         self.mark_best.set_data([best + 1], [errors[best]])
