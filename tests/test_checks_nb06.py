@@ -16,7 +16,7 @@ def test_exported():
 def test_masked_loss_right_answers_pass(capsys):
     assert check_masked_loss(lambda y, x_hat, m: np.sum((m * y - m * x_hat) ** 2))
     assert check_masked_loss(lambda y, x_hat, m: float(np.linalg.norm(m * (y - x_hat)) ** 2))
-    assert "✓ Exercise 6.1" in capsys.readouterr().out
+    assert "✓ Exercise 6.3" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("fn, words", [
@@ -35,7 +35,7 @@ def test_masked_loss_right_answers_pass(capsys):
 def test_masked_loss_mistakes_are_explained(fn, words, capsys):
     assert check_masked_loss(fn) is False
     out = capsys.readouterr().out
-    assert "✗ Exercise 6.1" in out and words in out
+    assert "✗ Exercise 6.3" in out and words in out
 
 
 def test_masked_loss_depending_on_hidden_pixels_is_caught(capsys):
@@ -49,10 +49,10 @@ def test_masked_loss_depending_on_hidden_pixels_is_caught(capsys):
 
 def test_unfinished_and_raising_exercises(capsys):
     def todo(y, x_hat, m):
-        raise NotImplementedError("Exercise 6.1")
+        raise NotImplementedError("Exercise 6.3")
 
     assert check_masked_loss(todo) is False
-    assert "Exercise 6.1 is not done yet" in capsys.readouterr().out
+    assert "Exercise 6.3 is not done yet" in capsys.readouterr().out
     assert check_masked_loss(lambda y, x, m: y @ x) is False
     assert "your function raised ValueError" in capsys.readouterr().out
     assert check_masked_loss(42) is False
@@ -105,3 +105,71 @@ def test_discrepancy_mistakes_are_explained(fn, words, capsys):
     assert check_discrepancy_stop(fn) is False
     out = capsys.readouterr().out
     assert "✗ Exercise 6.2" in out and words in out
+
+
+# -- value exercises: 6.1 (interpret), 6.4 (predict), 6.5 (experiment) -------------------------
+from course_utils.checks.nb06 import (check_best_iteration, check_overfit_reading,  # noqa: E402
+                                      check_peak_prediction)
+from course_utils.train.dip import SNAPSHOT_ITERS  # noqa: E402
+from course_utils.widgets.nb06 import load_snapshots  # noqa: E402
+
+
+def test_overfit_reading(capsys):
+    assert check_overfit_reading("b") is True
+    out = capsys.readouterr().out
+    assert "✓ Exercise 6.1" in out and "reproducing its noise" in out
+    assert check_overfit_reading(" (B) ") is True
+    capsys.readouterr()
+    for wrong, words in (("a", "a diverging fit would see its misfit grow"),
+                         ("c", "it can produce the image")):
+        assert check_overfit_reading(wrong) is False
+        out = capsys.readouterr().out
+        assert "✗ Exercise 6.1" in out and words in out
+
+
+def test_peak_prediction_follows_the_shipped_curves(capsys):
+    data = load_snapshots()
+    peaks = data["stop_peak"][0]          # no missing pixel, σ = 0, 0.05, 0.1, 0.2
+    assert peaks[3] < peaks[1]            # the fact the right answer rests on
+    assert check_peak_prediction("a") is True
+    out = capsys.readouterr().out
+    assert "✓ Exercise 6.4" in out and f"iteration {int(peaks[3])}" in out
+    for wrong in ("b", "c"):
+        assert check_peak_prediction(wrong) is False
+        out = capsys.readouterr().out
+        assert "✗ Exercise 6.4" in out and "comes earlier" in out
+
+
+def test_best_iteration_is_judged_against_the_curve(capsys):
+    curve = load_snapshots()["psnr"][1, 1]          # 25 % missing, σ = 0.05
+    best = max(SNAPSHOT_ITERS, key=lambda k: curve[k])
+    assert check_best_iteration(best) is True
+    assert "close enough" in capsys.readouterr().out
+    worst_early = min((k for k in SNAPSHOT_ITERS if k < best), key=lambda k: curve[k])
+    for wrong in (worst_early, SNAPSHOT_ITERS[-1]):
+        assert check_best_iteration(wrong) is False
+        out = capsys.readouterr().out
+        assert "✗ Exercise 6.5" in out and "better" in out and "peaks at" in out
+
+
+@pytest.mark.parametrize("check, exercise", [(check_overfit_reading, "6.1"),
+                                             (check_peak_prediction, "6.4"),
+                                             (check_best_iteration, "6.5")])
+def test_value_checks_not_done_and_malformed(check, exercise, capsys):
+    assert check(None) is False
+    assert f"Exercise {exercise} is not done yet" in capsys.readouterr().out
+    assert check(...) is False
+    assert "not done yet" in capsys.readouterr().out
+    for malformed in ("zz", 3.5 if exercise != "6.5" else "x", [1, 2], {"a": 1}):
+        assert check(malformed) is False
+        out = capsys.readouterr().out
+        assert f"✗ Exercise {exercise}" in out and "could not run" not in out
+
+
+def test_best_iteration_off_the_slider_is_explained(capsys):
+    assert check_best_iteration(101) is False
+    assert "slider's iterations" in capsys.readouterr().out
+    assert check_best_iteration(5000) is False
+    assert "within the range" in capsys.readouterr().out
+    assert check_best_iteration(True) is False
+    assert "must be a number" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Self-checks for notebook 06 (deep image prior): the masked loss and the discrepancy stop."""
+"""Self-checks for notebook 06 (deep image prior): the overfit, stopping, the masked loss, the widget."""
 from __future__ import annotations
 
 import numbers
@@ -6,19 +6,67 @@ import numbers
 import numpy as np
 
 from ..dip import discrepancy_stop, masked_loss
-from ._base import register_exercise, CheckFailure, call_student, exercise_check
+from ._base import (CheckFailure, answer_check, call_student, exercise_check, judge_best,
+                    judge_choice, register_exercise)
 
-__all__ = ["check_masked_loss", "check_discrepancy_stop"]
+__all__ = ["check_overfit_reading", "check_discrepancy_stop", "check_masked_loss",
+           "check_peak_prediction", "check_best_iteration"]
 
-HINTS = {
-    "6.1": "return np.sum((mask * y - mask * x_hat) ** 2): the squared residual, summed "
-           "over the observed pixels only.",
-    "6.2": "below = np.flatnonzero(losses <= tau * sigma**2); return int(below[0]) if "
-           "below.size else None.",
-}
+register_exercise(
+    "6.1", "interpret",
+    task="Look at the two panels of the denoising fit and set why_it_falls to the letter "
+         "(\"a\", \"b\" or \"c\") of the statement that explains why the PSNR falls after "
+         "its peak.",
+    hints=["Read the right panel first: what does the misfit do after the peak, and where is "
+           "it compared with the dotted line at σ²?",
+           "A fit that diverged would have a growing misfit; a network that could not produce "
+           "the image would stall above σ². Which of these does the right panel show?",
+           "The misfit keeps going down, straight through σ²: what is left for the network "
+           "to fit below that level, once the image is there?"])
 
-for _id, _hint in HINTS.items():  # interim: one-tier hints, tasks still to write
-    register_exercise(_id, "implement", "write the function described above.", [_hint, _hint])
+register_exercise(
+    "6.2", "implement",
+    task="Write discrepancy_stop(losses, sigma, tau): return the index of the first "
+         "iteration whose misfit losses[k] is at most tau times sigma squared, as a Python "
+         "int, or None if no iteration gets there.",
+    hints=["Compare the whole array with the threshold at once: which iterations are below "
+           "it?",
+           "np.flatnonzero of a boolean array lists the indices where it is True; the rule "
+           "wants the first of them, and <= (not <).",
+           "below = np.flatnonzero(losses <= tau * sigma**2); return the first element as an "
+           "int when below is not empty, else None."])
+
+register_exercise(
+    "6.3", "implement",
+    task="Write masked_loss(y, x_hat, mask): the squared error between y and x_hat counted "
+         "on the observed pixels only (mask 1), summed over pixels with no normalisation.",
+    hints=["The mask is 1 on observed pixels and 0 on missing ones: multiplying by it removes "
+           "the missing pixels from any sum.",
+           "Mask both images (or their difference), then square and sum; return one float.",
+           "float(np.sum((mask * y − mask * x_hat) ** 2))."])
+
+register_exercise(
+    "6.4", "predict",
+    task="Before scrubbing the widget, predict where the best iteration (the PSNR peak) of "
+         "the fit with no missing pixel lies at σ = 0.2 compared with σ = 0.05: set "
+         "peak_with_more_noise to \"a\", \"b\" or \"c\".",
+    hints=["The network reproduces structure first and noise later; what changes when there "
+           "is more noise to reproduce?",
+           "At σ = 0.2 the noise is four times stronger: how soon does the network's slow fit "
+           "of the noise start to cost more than the detail it still adds?",
+           "Compare the peak of section 2 (σ = 0.1) with the curve at σ = 0.05 and σ = 0.2 "
+           "in the widget: the peak moves in one direction as σ grows."])
+
+register_exercise(
+    "6.5", "experiment",
+    task="With the widget's update at 25 % missing pixels and σ = 0.05, find the stored "
+         "iteration whose iterate has the highest PSNR, and set best_iteration to it.",
+    hints=["Call update(ratio=0.25, sigma=0.05, iteration=k) and read numbers[\"psnr\"]; "
+           "the iterations you can ask for are the slider's values.",
+           "Loop over the slider's iterations (0, 5, 10, …, 399) and keep the one with the "
+           "largest PSNR.",
+           "best = max(iterations, key=lambda k: update(ratio=0.25, sigma=0.05, "
+           "iteration=k)[\"psnr\"])."])
 
 
 def _as_number(value, what: str) -> float:
@@ -61,7 +109,7 @@ def _loss_variants(y, x_hat, mask):
     }
 
 
-@exercise_check("6.1", success="your masked loss matches ‖m ⊙ y − m ⊙ x̂‖² on observed and "
+@exercise_check("6.3", success="your masked loss matches ‖m ⊙ y − m ⊙ x̂‖² on observed and "
                         "missing pixels alike.")
 def check_masked_loss(loss_fn) -> str | None:
     """Check ``loss_fn(y, x_hat, mask) -> float``, the inpainting data term.
@@ -180,3 +228,94 @@ def check_discrepancy_stop(stop_fn) -> str | None:
         raise CheckFailure(f"you returned {got}; the first k with losses[k] <= "
                            f"τσ² = {tau * sigma**2:.4g} is {want}.")
     return None
+
+
+# -- exercises answered by a value (judged on the shipped widget snapshots) ---------------------
+def _snapshots():
+    """The shipped fits of the notebook's widget (``python -m course_utils.train
+    dip-snapshots``) and the index of each (ratio, σ)."""
+    from ..train.dip import RATIOS, SIGMAS
+    from ..widgets.nb06 import load_snapshots
+
+    return load_snapshots(), RATIOS.index, SIGMAS.index
+
+
+@answer_check("6.1")
+def check_overfit_reading(answer):
+    """Judge why the PSNR of DIP denoising falls after its peak (a multiple choice):
+    ``"a"`` Adam's step is too large and the fit diverges; ``"b"`` the network fits the
+    noise, its misfit going below σ²; ``"c"`` the network cannot produce the clean image.
+    The facts are read from the shipped fit of the same setting (camera 64², σ = 0.1,
+    nothing missing) and the noise-free one."""
+    data, ri, si = _snapshots()
+    i, j, j0 = ri(0.0), si(0.1), si(0.0)
+    loss, curve = data["loss"][i, j] / 0.1 ** 2, data["psnr"][i, j]
+    peak = int(data["stop_peak"][i, j])
+    clean_best = float(data["psnr"][i, j0].max())
+    facts = (f"In the widget's shipped fit of the same image and noise (400 iterations) the "
+             f"misfit/σ² is {loss[peak]:.2f} at the peak "
+             f"(iteration {peak}, {curve[peak]:.2f} dB) and {loss[-1]:.2f} at iteration "
+             f"{curve.size - 1} ({curve[-1]:.2f} dB).")
+    options = {
+        "a": (False, f"a diverging fit would see its misfit grow; here it keeps falling. "
+                     f"{facts} The optimiser does its job too well, not badly."),
+        "b": (True, f"{facts} Below σ² the fit can only get closer to y by reproducing its "
+                    "noise: the iterate moves from the clean image towards the noisy one, and "
+                    "its PSNR falls back towards that of y. Stopping early is the "
+                    "regularisation."),
+        "c": (False, f"the same network fitted to the noise-free image reaches "
+                     f"{clean_best:.2f} dB, and here it already reached {curve[peak]:.2f} dB "
+                     f"at the peak: it can produce the image. {facts} What it adds after the "
+                     "peak is the noise."),
+    }
+    return judge_choice(answer, options)
+
+
+@answer_check("6.4")
+def check_peak_prediction(answer):
+    """Judge the prediction of where the PSNR peak lies at σ = 0.2 compared with
+    σ = 0.05 (nothing missing): ``"a"`` earlier, ``"b"`` about the same (within 10 %),
+    ``"c"`` later. Read from the shipped fits."""
+    data, ri, si = _snapshots()
+    i = ri(0.0)
+    peaks = {s: int(data["stop_peak"][i, si(s)]) for s in (0.05, 0.1, 0.2)}
+    heights = {s: float(data["psnr"][i, si(s), peaks[s]]) for s in peaks}
+    lo, hi = peaks[0.2], peaks[0.05]
+    same = abs(lo - hi) <= 0.1 * max(lo, hi)
+    truth = "b" if same else ("a" if lo < hi else "c")
+    listing = ", ".join(f"σ = {s:g}: iteration {peaks[s]} ({heights[s]:.2f} dB)" for s in peaks)
+    why = (f"The shipped fits peak at {listing}. The network reproduces the image's structure "
+           "first, at a pace that hardly depends on the noise, and the noise more slowly; the "
+           "stronger the noise, the sooner the noise it has taken up outweighs the detail it "
+           "still adds, so the best iteration comes earlier, and it is lower.")
+    names = {"a": "earlier", "b": "at about the same iteration", "c": "later"}
+    options = {letter: (letter == truth,
+                        ("right: " if letter == truth else f"not {names[letter]}: ")
+                        + f"at σ = 0.2 the peak comes {names[truth]}. {why}")
+               for letter in names}
+    return judge_choice(answer, options)
+
+
+@answer_check("6.5")
+def check_best_iteration(answer):
+    """Judge the stored iteration found by scrubbing the widget at 25 % missing pixels
+    and σ = 0.05: correct when its PSNR is within 0.3 dB of the best stored iterate's.
+    The scores are read from the shipped PSNR curve."""
+    from ..train.dip import SNAPSHOT_ITERS
+
+    if isinstance(answer, (int, float, np.integer, np.floating)) and not isinstance(answer, bool) \
+            and float(answer) not in SNAPSHOT_ITERS and 0 <= float(answer) <= SNAPSHOT_ITERS[-1]:
+        raise CheckFailure(f"best_iteration must be one of the slider's iterations "
+                           f"{SNAPSHOT_ITERS}, got {answer!r}.")
+    data, ri, si = _snapshots()
+    i, j = ri(0.25), si(0.05)
+    curve = data["psnr"][i, j]
+    scores = {k: float(curve[k]) for k in SNAPSHOT_ITERS}
+    peak, disc = int(data["stop_peak"][i, j]), int(data["stop_discrepancy"][i, j])
+    why = (f"The full curve (every iteration) peaks at {peak} with {curve[peak]:.2f} dB, between "
+           "two stored snapshots; before the peak the image is still forming, after it the "
+           f"noise comes in (iteration {SNAPSHOT_ITERS[-1]}: {curve[-1]:.2f} dB). The "
+           "discrepancy rule, which does not see the clean image, stopped at "
+           + (f"{disc} ({curve[disc]:.2f} dB)." if disc >= 0 else "no iteration."))
+    return judge_best(answer, scores, why=why, what="iteration", tolerance=0.3, unit=" dB",
+                      fmt=".4g")
