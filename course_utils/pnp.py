@@ -1,6 +1,7 @@
 """Plug-and-play: closed-form data steps, denoisers as priors, HQS, ADMM, deep prox-gradient."""
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Callable, NamedTuple
 
@@ -20,7 +21,7 @@ __all__ = [
     "DPIR_SIGMA_START", "fft_data_step", "inpainting_data_step", "DataStep",
     "make_data_step", "sigma_schedule", "dpir_schedule", "make_denoiser", "admm_iteration",
     "pnp_hqs", "pnp_admm", "deep_proximal_gradient", "pnp", "Task", "make_task",
-    "initial_estimate", "run_benchmark_table",
+    "initial_estimate", "run_benchmark_table", "schedule_comparison",
 ]
 
 #: Denoisers known by name: those of :func:`course_utils.denoisers.denoise` and the identity.
@@ -932,3 +933,79 @@ def run_benchmark_table(x, *, denoisers=("tv", "bm3d", "learned"), tasks=TASK_NA
                     round(seconds, 2)]
         rows.append(row)
     return {"columns": columns, "rows": rows}
+
+
+_COMPARISONS: dict = {}
+
+
+def schedule_comparison(x, task: str = "inpainting", *, levels=(40, 10, 3),
+                        sigma_n: float = 0.01, num_iters: int = 12, denoiser="learned",
+                        seed: int = 0) -> dict:
+    """PSNR per iteration of PnP-HQS with constant denoiser levels and with DPIR's schedule.
+
+    For each level ``s`` of ``levels`` (in units of 1/255) HQS runs with the constant
+    penalty ``β = DPIR_LAM σ_n² / (s/255)²``, whose denoiser level is ``s/255``; then once
+    with the DPIR schedule (:func:`dpir_schedule`), all from the same start.
+
+    Parameters
+    ----------
+    x : ndarray of shape (M, N)
+        Ground truth in [0, 1].
+    task : str
+        One of :data:`TASK_NAMES` (made by :func:`make_task` with ``sigma_n`` and ``seed``).
+    levels : sequence of float
+        Constant denoiser levels, in units of 1/255.
+    sigma_n : float
+        Noise level of the measurements.
+    num_iters : int
+        Iterations of every run.
+    denoiser : str
+        A name of :data:`DENOISER_NAMES`.
+    seed : int
+        Seed of the noise and of the inpainting mask.
+
+    Returns
+    -------
+    dict
+        ``{"constant": {level: ndarray (num_iters,)}, "betas": {level: β},
+        "dpir": ndarray (num_iters,)}``: PSNR in dB after each iteration.
+
+    Notes
+    -----
+    Results are kept for the session (keyed by the bytes of ``x`` and the parameters), so
+    that a second call with the same arguments, from a notebook or a check, is free. Do
+    not modify the returned arrays.
+    """
+    x = as_image(x, "x", value_range=(0.0, 1.0))
+    task = check_choice(task, "task", TASK_NAMES)
+    denoiser = check_choice(denoiser, "denoiser", DENOISER_NAMES)
+    try:
+        levels = tuple(float(check_scalar(s, "levels[i]", low=0.0, low_inclusive=False))
+                       for s in levels)
+    except TypeError:
+        raise TypeError(f"levels must be a sequence of positive numbers, got {levels!r}") \
+            from None
+    if not levels:
+        raise ValueError("levels must not be empty")
+    sigma_n = check_scalar(sigma_n, "sigma_n", low=0.0)
+    num_iters = check_int(num_iters, "num_iters", low=1)
+    seed = check_int(seed, "seed", low=0)
+    key = (hashlib.sha1(np.ascontiguousarray(x, dtype=np.float64).tobytes()).hexdigest(),
+           x.shape, task, levels, sigma_n, num_iters, denoiser, seed)
+    if key not in _COMPARISONS:
+        problem = make_task(task, x, sigma_n=sigma_n, seed=seed)
+        sigma_eff = max(sigma_n, SIGMA_FLOOR)
+        out = {"constant": {}, "betas": {}}
+        for level in levels:
+            beta = DPIR_LAM * sigma_eff ** 2 / (level / 255) ** 2
+            _, hist = pnp_hqs(problem.A, problem.y, denoiser, sigma_n=sigma_n, beta=beta,
+                              num_iters=num_iters, x_true=x)
+            out["constant"][level] = np.asarray(hist["psnr"], dtype=float)
+            out["betas"][level] = beta
+        _, hist = pnp_hqs(problem.A, problem.y, denoiser, sigma_n=sigma_n,
+                          num_iters=num_iters, x_true=x)
+        out["dpir"] = np.asarray(hist["psnr"], dtype=float)
+        if len(_COMPARISONS) > 8:
+            _COMPARISONS.clear()
+        _COMPARISONS[key] = out
+    return _COMPARISONS[key]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from course_utils import checks
-from course_utils.checks.nb04 import HINTS
+from course_utils.checks import nb04
 
 
 def soft(v, t):
@@ -79,7 +79,8 @@ def test_unfinished_exercise_prints_the_hint(check, number, capsys):
 
     ok, out = run(check, todo, capsys)
     assert not ok
-    assert out == f"Exercise {number} is not done yet: {HINTS[number]}\n"
+    assert out == (f"Exercise {number} is not done yet: {checks.exercise_task(number)} "
+                   f'For a hint, run checks.hint("{number}").\n')
 
 
 @pytest.mark.parametrize("check", [checks.check_sparse_ista_step, checks.check_lista_layer])
@@ -92,3 +93,109 @@ def test_not_a_function_and_crashing_code_never_raise(check, capsys):
 
     ok, out = run(check, crash, capsys)
     assert not ok and "your function raised KeyError" in out
+
+
+# -- the thinking exercises 4.3-4.5: the truth is recomputed by the check ---------------------
+def test_registered_kinds_and_tiered_hints():
+    kinds = {ex: checks.EXERCISES[ex].kind for ex in ("4.1", "4.2", "4.3", "4.4", "4.5")}
+    assert kinds == {"4.1": "implement", "4.2": "implement", "4.3": "predict",
+                     "4.4": "interpret", "4.5": "experiment"}
+    for ex in kinds:
+        assert len(set(checks.EXERCISES[ex].hints)) == 3
+    assert "np.sign" not in checks.exercise_task("4.1")
+    assert "W_e @ y" not in checks.exercise_task("4.2")
+
+
+@pytest.mark.parametrize("answer", [199, 160, 120.0, np.int64(300)])
+def test_lista_worth_right_predictions(answer, capsys):
+    facts = nb04._lista_facts()
+    assert 160 <= facts["ista_to_match"] <= 300      # measured: 199 (FISTA 36)
+    ok, out = run(checks.check_lista_worth, answer, capsys)
+    assert ok and out.startswith("✓ Exercise 4.3"), out
+    assert f"ISTA needs {facts['ista_to_match']} iterations" in out
+
+
+@pytest.mark.parametrize("answer, message", [
+    (16, "a factor 12"),        # "a layer is worth an iteration"
+    (1000, "a factor 5"),
+    (36, "a factor 5"),         # FISTA's count, not ISTA's
+])
+def test_lista_worth_wrong_predictions(answer, message, capsys):
+    ok, out = run(checks.check_lista_worth, answer, capsys)
+    assert not ok and out.startswith("✗ Exercise 4.3") and message in out, out
+    assert "training bought a factor" in out
+
+
+@pytest.mark.parametrize("answer, message", [
+    (0, "at least 1"), (-5, "at least 1"), ("200", "must be a number"),
+    (float("inf"), "finite"), ([199], "must be a number"),
+])
+def test_lista_worth_malformed(answer, message, capsys):
+    ok, out = run(checks.check_lista_worth, answer, capsys)
+    assert not ok and message in out and "Traceback" not in out, out
+
+
+def test_threshold_reading(capsys):
+    ok, out = run(checks.check_threshold_reading, "b", capsys)
+    assert ok and out.startswith("✓ Exercise 4.4") and "continuation" in out
+    assert "θ_1 is 25 times τλ" in out            # measured 24.7; pinned in the notebook too
+
+
+@pytest.mark.parametrize("letter, message", [
+    ("a", "a fixed λ does not describe LISTA"),
+    ("c", "Depth keeps paying"),
+    ("d", "the thresholds are learned, not noise estimates"),
+])
+def test_threshold_reading_wrong(letter, message, capsys):
+    ok, out = run(checks.check_threshold_reading, letter, capsys)
+    assert not ok and out.startswith("✗ Exercise 4.4") and message in out, out
+
+
+def test_threshold_reading_follows_the_network(monkeypatch, capsys):
+    """If the learned thresholds were flat at τλ, (b) would not be right."""
+    facts = dict(nb04._lista_facts())
+    facts["theta"] = np.full(16, facts["tau"] * facts["lam"])
+    monkeypatch.setattr(nb04, "_lista_facts", lambda: facts)
+    ok, out = run(checks.check_threshold_reading, "b", capsys)
+    assert not ok and "do not show that" in out
+
+
+def test_best_lambda(capsys):
+    errors = nb04._lambda_errors()
+    best = min(errors, key=lambda lam: errors[lam][0])
+    assert best == 0.01                               # measured: FISTA -27.0 dB at λ = 0.01
+    ok, out = run(checks.check_best_lambda, best, capsys)
+    assert ok and out.startswith("✓ Exercise 4.5") and "prefers λ = 0.05" in out, out
+
+
+@pytest.mark.parametrize("answer, message", [
+    (0.05, "ISTA, still far from converged"),        # ISTA's best, not FISTA's
+    (0.0, "no sparsity at all"),
+    (0.5, "dB better"),
+])
+def test_best_lambda_wrong(answer, message, capsys):
+    ok, out = run(checks.check_best_lambda, answer, capsys)
+    assert not ok and out.startswith("✗ Exercise 4.5") and message in out, out
+
+
+@pytest.mark.parametrize("answer, message", [
+    (2.0, "within the range tried"), ("0.01", "must be a number"), (-0.1, "within the range"),
+])
+def test_best_lambda_malformed(answer, message, capsys):
+    ok, out = run(checks.check_best_lambda, answer, capsys)
+    assert not ok and message in out and "Traceback" not in out, out
+
+
+@pytest.mark.parametrize("check", [checks.check_lista_worth, checks.check_threshold_reading,
+                                   checks.check_best_lambda])
+def test_value_checks_not_done_yet(check, capsys):
+    for answer in (None, ...):
+        ok, out = run(check, answer, capsys)
+        assert not ok and f"Exercise {check.exercise} is not done yet" in out
+
+
+def test_best_lambda_uses_the_widget_s_computation():
+    from course_utils.widgets.nb04 import sparse_coding_curves
+
+    errors = nb04._lambda_errors()
+    assert errors[0.02][0] == pytest.approx(10 * np.log10(sparse_coding_curves(0.02)["fista"][-1]))

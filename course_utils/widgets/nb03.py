@@ -1,6 +1,7 @@
 """Notebook 03 widget: noise level × penalty β × denoiser for plug-and-play HQS."""
 from __future__ import annotations
 
+import functools
 import warnings
 from contextlib import contextmanager
 
@@ -12,7 +13,8 @@ from ..metrics import psnr, ssim
 from ..pnp import DPIR_LAM, SIGMA_FLOOR, initial_estimate, make_task, pnp_hqs
 from ._base import ChoiceControl, Demo, FloatControl, build, register_widget
 
-__all__ = ["PnPDemo", "pnp_widget", "NOISE_LEVELS", "WIDGET_DENOISERS", "WIDGET_TASKS"]
+__all__ = ["PnPDemo", "pnp_widget", "constant_beta_run", "NOISE_LEVELS", "WIDGET_DENOISERS",
+           "WIDGET_TASKS"]
 
 #: Noise standard deviations offered by the slider (images in [0, 1]).
 NOISE_LEVELS = (0.0, 0.01, 0.02, 0.05, 0.1)
@@ -57,6 +59,73 @@ def _fast_tv(x, sigma):
     if sigma <= 0:
         return x
     return denoise_tv_chambolle(x, weight=tv_weight(sigma), max_num_iter=_TV_ITERS)
+
+
+def _run_constant_beta(x, problem, x0, *, sigma_n, beta, denoiser, num_iters) -> dict:
+    """The numerics of one widget update: ``num_iters`` HQS iterations at constant β."""
+    sigma_eff = max(sigma_n, SIGMA_FLOOR)
+    sigma_d = float(np.sqrt(DPIR_LAM * sigma_eff ** 2 / beta))
+    lam = DPIR_LAM
+    clamped = denoiser == "learned" and sigma_d > _LEARNED_MAX
+    if clamped:  # keep the network inside its training range
+        lam = DPIR_LAM * (_LEARNED_MAX / sigma_d) ** 2
+        sigma_d = _LEARNED_MAX
+    with warnings.catch_warnings(), _one_torch_thread(denoiser == "learned"):
+        warnings.simplefilter("ignore")
+        fn = _fast_tv if denoiser == "tv" else denoiser
+        x_hat, hist = pnp_hqs(problem.A, problem.y, fn, sigma_n=sigma_n, num_iters=num_iters,
+                              lam=lam, beta=beta, x0=x0, x_true=x)
+    return {"problem": problem, "x_hat": np.clip(x_hat, 0.0, 1.0), "hist": hist,
+            "sigma_d": sigma_d, "clamped": clamped, "sigma_n": sigma_n, "beta": beta,
+            "denoiser": denoiser}
+
+
+@functools.lru_cache(maxsize=16)
+def _widget_problem(image, task, sigma_n, seed):
+    x = load_image(image, _SIZE)
+    problem = make_task(task, x, sigma_n=sigma_n, seed=seed)
+    return x, problem, initial_estimate(problem.A, problem.y)
+
+
+def constant_beta_run(*, sigma_n: float, beta: float, denoiser: str, task: str,
+                      image: str = "camera", num_iters: int = _ITERS, seed: int = 0) -> dict:
+    """What one update of :func:`pnp_widget` computes, without the figure.
+
+    Parameters
+    ----------
+    sigma_n, beta, denoiser, task
+        As the widget's controls (``denoiser`` one of ``"tv"``, ``"learned"``,
+        ``"identity"``; ``task`` one of ``"deblur"``, ``"inpainting"``, ``"sr2"``).
+    image, num_iters, seed
+        As :func:`pnp_widget`.
+
+    Returns
+    -------
+    dict
+        ``x_hat`` (64, 64) clipped to [0, 1], ``psnr`` of it in dB, ``sigma_d`` the level
+        handed to the denoiser (capped at 55/255 for the learned one), ``clamped``, and
+        ``hist`` (the PSNR after each iteration). Results are cached for the session (the
+        same arguments cost nothing the second time): do not modify them.
+    """
+    for value, name, choices in ((denoiser, "denoiser", [d for _, d in WIDGET_DENOISERS]),
+                                 (task, "task", [t for _, t in WIDGET_TASKS])):
+        if value not in choices:
+            raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    beta = float(beta)
+    if not beta > 0:
+        raise ValueError(f"beta must be positive, got {beta}")
+    return _constant_beta_cached(float(sigma_n), beta, denoiser, task, image,
+                                 check_int(num_iters, "num_iters", low=1, high=50),
+                                 check_int(seed, "seed", low=0))
+
+
+@functools.lru_cache(maxsize=64)
+def _constant_beta_cached(sigma_n, beta, denoiser, task, image, num_iters, seed) -> dict:
+    x, problem, x0 = _widget_problem(image, task, sigma_n, seed)
+    state = _run_constant_beta(x, problem, x0, sigma_n=sigma_n, beta=beta,
+                               denoiser=denoiser, num_iters=num_iters)
+    state["psnr"] = float(psnr(x, state["x_hat"]))
+    return state
 
 
 _CONTROLS = {
@@ -146,22 +215,8 @@ class PnPDemo(Demo):
 
     def compute(self, *, sigma_n, beta, denoiser, task):
         problem, x0 = self._task(task, sigma_n)
-        sigma_eff = max(sigma_n, SIGMA_FLOOR)
-        sigma_d = float(np.sqrt(DPIR_LAM * sigma_eff ** 2 / beta))
-        lam = DPIR_LAM
-        clamped = denoiser == "learned" and sigma_d > _LEARNED_MAX
-        if clamped:  # keep the network inside its training range
-            lam = DPIR_LAM * (_LEARNED_MAX / sigma_d) ** 2
-            sigma_d = _LEARNED_MAX
-        with warnings.catch_warnings(), _one_torch_thread(denoiser == "learned"):
-            warnings.simplefilter("ignore")
-            fn = _fast_tv if denoiser == "tv" else denoiser
-            x_hat, hist = pnp_hqs(problem.A, problem.y, fn, sigma_n=sigma_n,
-                                  num_iters=self.num_iters, lam=lam, beta=beta, x0=x0,
-                                  x_true=self.x)
-        return {"problem": problem, "x_hat": np.clip(x_hat, 0.0, 1.0), "hist": hist,
-                "sigma_d": sigma_d, "clamped": clamped, "sigma_n": sigma_n, "beta": beta,
-                "denoiser": denoiser}
+        return _run_constant_beta(self.x, problem, x0, sigma_n=sigma_n, beta=beta,
+                                  denoiser=denoiser, num_iters=self.num_iters)
 
     def draw(self, state):
         problem, x_hat, hist = state["problem"], state["x_hat"], state["hist"]

@@ -1,6 +1,7 @@
 """Notebook 04 widget: layers/iterations × λ for ISTA, FISTA and LISTA on sparse coding."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -12,7 +13,7 @@ from ..unrolled import (LISTA_SETTINGS, fista_sparse_coding, ista_sparse_coding,
 from ._base import ChoiceControl, Demo, build, register_widget
 
 __all__ = ["ListaDemo", "lista_widget", "ITERATIONS", "LAMS", "LISTA_LAYERS",
-           "lista_numpy_params", "lista_forward"]
+           "lista_numpy_params", "lista_forward", "sparse_coding_curves"]
 
 #: Layers / iterations offered by the slider (powers of two).
 ITERATIONS = tuple(2 ** p for p in range(10))
@@ -63,6 +64,37 @@ def lista_forward(y, W_e, S, theta) -> np.ndarray:
         row = np.asarray(theta[t])
         z = lista_layer(y, z, W_e, S, row if row.size > 1 else float(row.ravel()[0]))
     return z
+
+
+@functools.lru_cache(maxsize=4 * len(LAMS))
+def sparse_coding_curves(lam: float, *, num_samples: int = 100, sample: int = 0) -> dict:
+    """What :func:`lista_widget` computes for one λ: ISTA and FISTA run for
+    ``ITERATIONS[-1]`` iterations on the first ``num_samples`` held-out signals.
+
+    Returns a dict with ``"ista"`` and ``"fista"`` (NMSE to the true codes after each
+    iteration, arrays of length ``ITERATIONS[-1]``) and ``"ista_codes"``,
+    ``"fista_codes"`` (iteration -> code of signal ``sample``, at the slider's values).
+    Cached per process: treat the arrays as read-only.
+    """
+    lam = float(lam)
+    if not lam >= 0:
+        raise ValueError(f"lam must be a number >= 0, got {lam}")
+    num_samples = check_int(num_samples, "num_samples", low=1, high=5000)
+    sample = check_int(sample, "sample", low=0, high=num_samples - 1)
+    problem = lista_problem("test", num_samples)
+    entry = {}
+    for name, solver in (("ista", ista_sparse_coding), ("fista", fista_sparse_coding)):
+        codes = {}
+
+        def keep(k, x_k, codes=codes):
+            if k in ITERATIONS:
+                codes[k] = x_k[sample].copy()
+
+        run = solver(problem.D, problem.y, lam, num_iters=ITERATIONS[-1], x_ref=problem.x,
+                     callback=keep)
+        entry[name] = np.array(run.history["nmse"])
+        entry[f"{name}_codes"] = codes
+    return entry
 
 
 def _db(value: float) -> float:
@@ -159,19 +191,8 @@ class ListaDemo(Demo):
         """Error curves of both methods for ``lam`` and the drawn code at every slider value
         (one run of each method over the batch, cached)."""
         if lam not in self._curves:
-            entry = {}
-            for name, solver in (("ista", ista_sparse_coding), ("fista", fista_sparse_coding)):
-                codes = {}
-
-                def keep(k, x_k, codes=codes):
-                    if k in ITERATIONS:
-                        codes[k] = x_k[self.sample].copy()
-
-                run = solver(self.D, self.y, lam, num_iters=ITERATIONS[-1], x_ref=self.x,
-                             callback=keep)
-                entry[name] = np.array(run.history["nmse"])
-                entry[f"{name}_codes"] = codes
-            self._curves[lam] = entry
+            self._curves[lam] = sparse_coding_curves(lam, num_samples=self.num_samples,
+                                                     sample=self.sample)
         return self._curves[lam]
 
     def compute(self, *, num_iters, lam):
