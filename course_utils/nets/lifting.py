@@ -250,6 +250,12 @@ class WINNetLite(nn.Module):
     per level and detail channel); the coarse band passes through. One network serves
     every ``σ`` (the course trains for σ ∈ [0, 55]/255).
 
+    With ``detail_hidden > 0`` each level also has a detail network ``R_j`` (a
+    :class:`LiftingCNN`, like WINNet's denoising of the detail bands) that corrects the
+    shrunk details from the shrunk and the noisy details and the noise level:
+    ``d̂_j = S_t(d_j) + σ · R_j([S_t(d_j), d_j, σ])``. The correction is proportional to
+    ``σ``, so ``σ = 0`` is still the identity, and it starts at zero.
+
     Parameters
     ----------
     in_channels, levels, num_steps, hidden, num_layers
@@ -257,6 +263,10 @@ class WINNetLite(nn.Module):
         the small CPU size.
     threshold_init : float
         Initial ``softplus(θ)``, the threshold in units of ``σ`` (> 0).
+    detail_hidden : int
+        Feature channels of the detail networks ``R_j`` (0: none, thresholds only).
+    detail_layers : int
+        Convolutions in each detail network.
 
     Notes
     -----
@@ -275,9 +285,18 @@ class WINNetLite(nn.Module):
     """
 
     def __init__(self, in_channels: int = 1, levels: int = 1, num_steps: int = 2,
-                 hidden: int = 16, num_layers: int = 3, threshold_init: float = 2.0):
+                 hidden: int = 16, num_layers: int = 3, threshold_init: float = 2.0,
+                 detail_hidden: int = 0, detail_layers: int = 3):
         super().__init__()
         self.transform = LearnedLifting(in_channels, levels, num_steps, hidden, num_layers)
+        if isinstance(detail_hidden, bool) or not isinstance(detail_hidden, numbers.Integral) \
+                or detail_hidden < 0:
+            raise ValueError(f"detail_hidden must be an integer >= 0, got {detail_hidden!r}")
+        detail_layers = _check_positive_int(detail_layers, "detail_layers")
+        c3 = 3 * self.transform.in_channels
+        self.refiners = nn.ModuleList(
+            LiftingCNN(2 * c3 + 1, c3, int(detail_hidden), detail_layers)
+            for _ in range(self.transform.levels)) if detail_hidden else None
         if isinstance(threshold_init, bool) or not isinstance(threshold_init, numbers.Real) \
                 or not math.isfinite(threshold_init) or threshold_init <= 0:
             raise ValueError(f"threshold_init must be a finite number > 0, "
@@ -322,7 +341,12 @@ class WINNetLite(nn.Module):
         shrunk = [coeffs[0]]
         for k, d in enumerate(coeffs[1:]):
             t = thresh[:, levels - 1 - k, :, None, None]                # coarsest first
-            shrunk.append(soft_threshold(d, t))
+            d_hat = soft_threshold(d, t)
+            if self.refiners is not None:
+                s = sigma.view(-1, 1, 1, 1)
+                feats = torch.cat([d_hat, d, s.expand(-1, 1, *d.shape[2:])], dim=1)
+                d_hat = d_hat + s * self.refiners[levels - 1 - k](feats)
+            shrunk.append(d_hat)
         return self.transform.inverse(shrunk)
 
     def forward(self, y: torch.Tensor, sigma, *, cycle_spin: bool = False) -> torch.Tensor:

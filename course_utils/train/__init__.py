@@ -26,6 +26,7 @@ TRAINERS: dict[str, str] = {
     "sr-post": "course_utils.train.sr",
     "sr-pre": "course_utils.train.sr",
     "sr-progressive": "course_utils.train.sr",
+    "winnet": "course_utils.train.winnet",
 }
 
 
