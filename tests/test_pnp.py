@@ -399,3 +399,23 @@ def test_bad_input_messages():
         pnp.run_benchmark_table(x, denoisers="tv")
     with pytest.raises(TypeError, match="callback"):
         pnp.pnp_hqs(A, y, "identity", sigma_n=0.01, callback=3)
+
+
+def test_schedule_comparison_matches_pnp_hqs_and_is_cached():
+    x = load_image("camera", 32)
+    out = pnp.schedule_comparison(x, "deblur", levels=(20, 5), sigma_n=0.02, num_iters=3,
+                                  denoiser="tv")
+    task = pnp.make_task("deblur", x, sigma_n=0.02, seed=0)
+    beta = pnp.DPIR_LAM * 0.02 ** 2 / (5 / 255) ** 2
+    _, hist = pnp.pnp_hqs(task.A, task.y, "tv", sigma_n=0.02, beta=beta, num_iters=3, x_true=x)
+    np.testing.assert_allclose(out["constant"][5.0], hist["psnr"])
+    assert out["betas"][5.0] == pytest.approx(beta)
+    _, hist = pnp.pnp_hqs(task.A, task.y, "tv", sigma_n=0.02, num_iters=3, x_true=x)
+    np.testing.assert_allclose(out["dpir"], hist["psnr"])
+    again = pnp.schedule_comparison(x.copy(), "deblur", levels=(20, 5), sigma_n=0.02,
+                                    num_iters=3, denoiser="tv")
+    assert again is out
+    with pytest.raises(ValueError, match="task"):
+        pnp.schedule_comparison(x, "denoise")
+    with pytest.raises(ValueError, match="levels"):
+        pnp.schedule_comparison(x, levels=())

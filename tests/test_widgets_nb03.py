@@ -122,3 +122,29 @@ def test_update_rejects_bad_parameters(built):
         update(denoiser="bm3d")
     with pytest.raises(TypeError, match="unknown control"):
         update(lam=0.1)
+
+
+def test_constant_beta_run_is_what_update_computes(built):
+    from course_utils.widgets.nb03 import constant_beta_run
+
+    _, update = built
+    params = dict(sigma_n=0.05, beta=0.1, denoiser="learned", task="deblur")
+    numbers = update(**params)
+    run = constant_beta_run(**params)
+    assert numbers["psnr"] == pytest.approx(run["psnr"], abs=0.005)
+    assert numbers["sigma_denoiser"] == pytest.approx(run["sigma_d"])
+    assert constant_beta_run(**params) is run                # cached for the session
+    small = constant_beta_run(sigma_n=0.05, beta=1e-3, denoiser="learned", task="deblur")
+    assert small["clamped"] and small["sigma_d"] == pytest.approx(55 / 255)
+    assert small["psnr"] < run["psnr"] - 5                   # over-smoothed (measured 9.5 vs 26.0)
+
+
+def test_constant_beta_run_rejects_bad_parameters():
+    from course_utils.widgets.nb03 import constant_beta_run
+
+    with pytest.raises(ValueError, match="denoiser"):
+        constant_beta_run(sigma_n=0.05, beta=0.1, denoiser="bm3d", task="deblur")
+    with pytest.raises(ValueError, match="task"):
+        constant_beta_run(sigma_n=0.05, beta=0.1, denoiser="tv", task="sr4")
+    with pytest.raises(ValueError, match="beta"):
+        constant_beta_run(sigma_n=0.05, beta=0.0, denoiser="tv", task="deblur")

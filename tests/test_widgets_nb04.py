@@ -97,3 +97,18 @@ def test_bad_settings_are_rejected(built):
         update(layers=4)
     with pytest.raises(ValueError, match="num_samples must be >= 1"):
         ListaDemo(num_samples=0)
+
+
+def test_sparse_coding_curves_are_the_widget_s_and_cached(built):
+    from course_utils.widgets.nb04 import sparse_coding_curves
+
+    widget, update = built
+    numbers = update(num_iters=512, lam=0.01)
+    curves = sparse_coding_curves(0.01, num_samples=widget.demo.num_samples)
+    assert widget.demo._curves[0.01] is curves
+    assert numbers["fista_nmse_db"] == pytest.approx(10 * math.log10(curves["fista"][-1]))
+    assert len(curves["ista"]) == ITERATIONS[-1] and set(curves["ista_codes"]) == set(ITERATIONS)
+    assert sparse_coding_curves(0.01, num_samples=widget.demo.num_samples) is curves
+    assert sparse_coding_curves(0.01) is not curves          # the default is 100 signals
+    with pytest.raises(ValueError, match="lam"):
+        sparse_coding_curves(-0.1)

@@ -66,7 +66,6 @@ def lista_forward(y, W_e, S, theta) -> np.ndarray:
     return z
 
 
-@functools.lru_cache(maxsize=4 * len(LAMS))
 def sparse_coding_curves(lam: float, *, num_samples: int = 100, sample: int = 0) -> dict:
     """What :func:`lista_widget` computes for one λ: ISTA and FISTA run for
     ``ITERATIONS[-1]`` iterations on the first ``num_samples`` held-out signals.
@@ -81,6 +80,11 @@ def sparse_coding_curves(lam: float, *, num_samples: int = 100, sample: int = 0)
         raise ValueError(f"lam must be a number >= 0, got {lam}")
     num_samples = check_int(num_samples, "num_samples", low=1, high=5000)
     sample = check_int(sample, "sample", low=0, high=num_samples - 1)
+    return _sparse_coding_curves(lam, num_samples, sample)
+
+
+@functools.lru_cache(maxsize=4 * len(LAMS))
+def _sparse_coding_curves(lam: float, num_samples: int, sample: int) -> dict:
     problem = lista_problem("test", num_samples)
     entry = {}
     for name, solver in (("ista", ista_sparse_coding), ("fista", fista_sparse_coding)):
