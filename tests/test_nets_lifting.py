@@ -128,8 +128,8 @@ def test_inverse_calls_no_linear_solver(monkeypatch):
 @pytest.mark.parametrize("sigma", [0.0, 5 / 255, 25 / 255, 55 / 255])
 @pytest.mark.parametrize("cycle_spin", [False, True])
 def test_denoiser_runs_and_keeps_the_shape(sigma, cycle_spin):
-    model = randomize_(build_winnet(), seed=1)
-    y = torch.rand(2, 1, 12, 20, generator=torch.Generator().manual_seed(0))
+    model = randomize_(build_winnet(**({"levels": 2} if cycle_spin else {})), seed=1)
+    y = torch.rand(2, 1, 16, 32, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         x_hat = model(y, sigma, cycle_spin=cycle_spin)
     assert x_hat.shape == y.shape and x_hat.dtype == y.dtype
@@ -188,16 +188,24 @@ def test_gradients_reach_thresholds_and_lifting_networks():
     assert model.theta.grad is not None and model.theta.grad.abs().sum() > 0
     last = model.transform.predictors[0][0].net[-1].weight
     assert last.grad is not None and last.grad.abs().sum() > 0
+    for refiner in model.refiners:     # zero-initialised, but they learn
+        assert refiner.net[-1].weight.grad.abs().sum() > 0
 
 
 def test_parameter_count_of_the_small_cpu_network():
     model = build_winnet()
-    assert WINNET_ARCH == {"levels": 1, "num_steps": 2, "hidden": 16, "num_layers": 3}
+    assert WINNET_ARCH == {"levels": 4, "num_steps": 2, "hidden": 16, "num_layers": 3,
+                           "detail_hidden": 48, "detail_layers": 5}
     # 3x3 bias-free convolutions: P 1 -> 16 -> 16 -> 3, U 3 -> 16 -> 16 -> 1; 2 steps;
-    # one threshold per detail band (H, V, D).
+    # the detail network [S(d) (3), d (3), coarse (1), sigma (1)] -> 48 (x4) -> 3;
+    # one threshold per level and detail band (H, V, D).
     per_net = 9 * (1 * 16 + 16 * 16 + 16 * 3)
-    assert count_parameters(model) == 2 * 2 * per_net + 3 == 11523
+    refiner = 9 * (8 * 48 + 3 * 48 * 48 + 48 * 3)
+    assert count_parameters(model) == 4 * (2 * 2 * per_net + refiner + 3) == 313932
     assert count_parameters(LiftingCNN(1, 3, hidden=16)) == per_net
+    # Without detail networks: the thresholds only.
+    assert count_parameters(build_winnet(levels=1, detail_hidden=0)) == 2 * 2 * per_net + 3
+    assert build_winnet(detail_hidden=0).refiners is None
 
 
 # =====================================================================================
@@ -239,6 +247,10 @@ def test_transform_and_constructors_reject_bad_input():
         WINNetLite(num_steps=1.5)
     with pytest.raises(ValueError, match="threshold_init must be a finite number > 0"):
         WINNetLite(threshold_init=0.0)
+    with pytest.raises(ValueError, match="detail_hidden must be an integer >= 0"):
+        WINNetLite(detail_hidden=-1)
+    with pytest.raises(ValueError, match="detail_layers must be >= 1"):
+        WINNetLite(detail_hidden=4, detail_layers=0)
     with pytest.raises(ValueError, match="sigma must be finite and >= 0"):
         build_winnet().thresholds(-1.0)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):

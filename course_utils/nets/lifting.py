@@ -13,8 +13,10 @@ __all__ = [
     "WINNetLite", "soft_threshold", "build_winnet", "count_parameters",
 ]
 
-#: The small CPU architecture: one level, Haar split, 2 lifting steps, 16-channel P and U.
-WINNET_ARCH: dict = {"levels": 1, "num_steps": 2, "hidden": 16, "num_layers": 3}
+#: The shipped CPU architecture: four levels, each a Haar split and 2 lifting steps with
+#: 16-channel P and U, and a detail network of 5 convolutions with 48 channels.
+WINNET_ARCH: dict = {"levels": 4, "num_steps": 2, "hidden": 16, "num_layers": 3,
+                     "detail_hidden": 48, "detail_layers": 5}
 
 
 def _check_positive_int(value, name: str) -> int:
@@ -208,12 +210,18 @@ class LearnedLifting(nn.Module):
         coeffs = self._check_coeffs(coeffs)
         c = coeffs[0]
         for level, d in zip(reversed(range(self.levels)), coeffs[1:]):
-            for predict, update in zip(reversed(self.predictors[level]),
-                                       reversed(self.updaters[level])):
-                c = c - update(d)
-                d = d + predict(c)
-            c = haar_merge(c, d)
+            c = self.inverse_level(level, c, d)
         return c
+
+    def inverse_level(self, level: int, c: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        """Undo one level (0 is the finest): its coarse band ``c`` (B, C, m, n) and detail
+        bands ``d`` (B, 3C, m, n) → its input (B, C, 2m, 2n), the coarse band of the
+        finer level."""
+        for predict, update in zip(reversed(self.predictors[level]),
+                                   reversed(self.updaters[level])):
+            c = c - update(d)
+            d = d + predict(c)
+        return haar_merge(c, d)
 
     def _check_coeffs(self, coeffs) -> list[torch.Tensor]:
         if not isinstance(coeffs, (list, tuple)) or len(coeffs) != self.levels + 1:
@@ -251,10 +259,14 @@ class WINNetLite(nn.Module):
     every ``σ`` (the course trains for σ ∈ [0, 55]/255).
 
     With ``detail_hidden > 0`` each level also has a detail network ``R_j`` (a
-    :class:`LiftingCNN`, like WINNet's denoising of the detail bands) that corrects the
-    shrunk details from the shrunk and the noisy details and the noise level:
-    ``d̂_j = S_t(d_j) + σ · R_j([S_t(d_j), d_j, σ])``. The correction is proportional to
-    ``σ``, so ``σ = 0`` is still the identity, and it starts at zero.
+    :class:`LiftingCNN`, like WINNet's denoising of the detail bands). The inverse runs
+    from the coarsest level to the finest, and ``R_j`` corrects the shrunk details of
+    level ``j`` from the shrunk and the noisy details, the coarse band ``ĉ_j`` already
+    reconstructed from the denoised coarser levels, and the noise level:
+    ``d̂_j = S_t(d_j) + σ · R_j([S_t(d_j), d_j, ĉ_j, σ])``, then
+    ``ĉ_{j−1} = T_j^{-1}(ĉ_j, d̂_j)``. The correction is proportional to ``σ``, so
+    ``σ = 0`` is still the identity, and it starts at zero. The transform itself is
+    untouched: the network only changes coefficients between ``T`` and ``T^{-1}``.
 
     Parameters
     ----------
@@ -293,9 +305,9 @@ class WINNetLite(nn.Module):
                 or detail_hidden < 0:
             raise ValueError(f"detail_hidden must be an integer >= 0, got {detail_hidden!r}")
         detail_layers = _check_positive_int(detail_layers, "detail_layers")
-        c3 = 3 * self.transform.in_channels
+        c1 = self.transform.in_channels
         self.refiners = nn.ModuleList(
-            LiftingCNN(2 * c3 + 1, c3, int(detail_hidden), detail_layers)
+            LiftingCNN(7 * c1 + 1, 3 * c1, int(detail_hidden), detail_layers)
             for _ in range(self.transform.levels)) if detail_hidden else None
         if isinstance(threshold_init, bool) or not isinstance(threshold_init, numbers.Real) \
                 or not math.isfinite(threshold_init) or threshold_init <= 0:
@@ -337,17 +349,15 @@ class WINNetLite(nn.Module):
     def _denoise(self, y: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         coeffs = self.transform(y)
         thresh = F.softplus(self.theta)[None] * sigma.view(-1, 1, 1)   # (B, levels, 3C)
-        levels = self.transform.levels
-        shrunk = [coeffs[0]]
-        for k, d in enumerate(coeffs[1:]):
-            t = thresh[:, levels - 1 - k, :, None, None]                # coarsest first
-            d_hat = soft_threshold(d, t)
+        s = sigma.view(-1, 1, 1, 1)
+        c = coeffs[0]
+        for level, d in zip(reversed(range(self.transform.levels)), coeffs[1:]):
+            d_hat = soft_threshold(d, thresh[:, level, :, None, None])  # coarsest first
             if self.refiners is not None:
-                s = sigma.view(-1, 1, 1, 1)
-                feats = torch.cat([d_hat, d, s.expand(-1, 1, *d.shape[2:])], dim=1)
-                d_hat = d_hat + s * self.refiners[levels - 1 - k](feats)
-            shrunk.append(d_hat)
-        return self.transform.inverse(shrunk)
+                feats = torch.cat([d_hat, d, c, s.expand(-1, 1, *d.shape[2:])], dim=1)
+                d_hat = d_hat + s * self.refiners[level](feats)
+            c = self.transform.inverse_level(level, c, d_hat)
+        return c
 
     def forward(self, y: torch.Tensor, sigma, *, cycle_spin: bool = False) -> torch.Tensor:
         """Denoise ``y`` of shape (B, C, M, N) (M, N multiples of :attr:`stride`).

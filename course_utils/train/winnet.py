@@ -13,7 +13,7 @@ from .denoiser import SIGMA_MAX, sample_batch, training_pool
 __all__ = ["DEFAULTS", "train", "add_arguments", "main"]
 
 DEFAULTS: dict = {
-    "steps": 6000, "batch_size": 16, "patch_size": 64, "lr": 1e-3, "seed": 0,
+    "steps": 5000, "batch_size": 16, "patch_size": 64, "lr": 1e-3, "seed": 0,
     "threads": 1, "warmup": 100, "checkpoint_every": 250, "log_every": 100,
 }
 _NAME = "winnet"
