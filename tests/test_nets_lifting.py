@@ -159,6 +159,21 @@ def test_zero_threshold_is_the_identity(dtype, levels):
     assert torch.all(model.thresholds(0.0) == 0)
 
 
+def test_partial_cycle_spinning_averages_the_first_shifts():
+    model = randomize_(build_winnet(levels=2), seed=5)
+    y = torch.rand(1, 1, 16, 16, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        spun = model(y, 0.1, cycle_spin=2)
+        manual = sum(torch.roll(model(torch.roll(y, (i, j), dims=(2, 3)), 0.1),
+                                (-i, -j), dims=(2, 3)) for i in range(2) for j in range(2)) / 4
+        torch.testing.assert_close(spun, manual)
+        torch.testing.assert_close(model(y, 0.1, cycle_spin=1), model(y, 0.1))
+        torch.testing.assert_close(model(y, 0.1, cycle_spin=4), model(y, 0.1, cycle_spin=True))
+    for bad in (0, 5, 1.5):
+        with pytest.raises(ValueError, match="cycle_spin must be a bool or an integer"):
+            model(y, 0.1, cycle_spin=bad)
+
+
 def test_thresholds_are_softplus_theta_times_sigma():
     model = build_winnet(levels=2, threshold_init=1.5)
     t = model.thresholds(torch.tensor([0.1, 0.2]))

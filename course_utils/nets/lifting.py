@@ -359,7 +359,8 @@ class WINNetLite(nn.Module):
             c = self.transform.inverse_level(level, c, d_hat)
         return c
 
-    def forward(self, y: torch.Tensor, sigma, *, cycle_spin: bool = False) -> torch.Tensor:
+    def forward(self, y: torch.Tensor, sigma, *, cycle_spin: bool | int = False
+                ) -> torch.Tensor:
         """Denoise ``y`` of shape (B, C, M, N) (M, N multiples of :attr:`stride`).
 
         Parameters
@@ -368,10 +369,13 @@ class WINNetLite(nn.Module):
             Noisy images, on the scale on which ``sigma`` is given (the course: [0, 1]).
         sigma : float or Tensor of shape (B,)
             Noise standard deviation, ``>= 0``.
-        cycle_spin : bool
+        cycle_spin : bool or int
             If True, average the estimates over all ``stride × stride`` circular shifts of
             the input (Coifman & Donoho's cycle spinning: the decimated transform is not
-            shift invariant); ``stride**2`` times the cost.
+            shift invariant); ``stride**2`` times the cost. An integer ``k`` (1 to
+            ``stride``) averages over the ``k × k`` shifts by ``0, …, k − 1`` pixels
+            along each axis (``k = 2``: the shifts of the finest level), ``k**2`` times
+            the cost; ``k = 1`` is no spinning.
 
         Returns
         -------
@@ -381,10 +385,17 @@ class WINNetLite(nn.Module):
         if y.dtype != self.theta.dtype:
             raise TypeError(f"y must have the network's dtype {self.theta.dtype}, got {y.dtype}")
         sigma = self._sigma(sigma, y)
-        if not cycle_spin:
+        if isinstance(cycle_spin, bool):
+            spins = self.stride if cycle_spin else 1
+        elif isinstance(cycle_spin, numbers.Integral) and 1 <= cycle_spin <= self.stride:
+            spins = int(cycle_spin)
+        else:
+            raise ValueError(f"cycle_spin must be a bool or an integer from 1 to "
+                             f"stride = {self.stride}, got {cycle_spin!r}")
+        if spins == 1:
             return self._denoise(y, sigma)
         out = torch.zeros_like(y)
-        shifts = [(i, j) for i in range(self.stride) for j in range(self.stride)]
+        shifts = [(i, j) for i in range(spins) for j in range(spins)]
         for i, j in shifts:
             x_hat = self._denoise(torch.roll(y, (i, j), dims=(2, 3)), sigma)
             out = out + torch.roll(x_hat, (-i, -j), dims=(2, 3))
