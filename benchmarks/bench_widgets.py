@@ -33,7 +33,8 @@ def time_widget(factory, sweep: list[dict], *, repeats: int = REPEATS) -> dict:
     """
     widget, update = factory()
     figure = getattr(widget, "figure", None)
-    samples, redraw, errors = [], [], []
+    demo = getattr(widget, "demo", None)
+    samples, redraw, png, errors = [], [], [], []
     slowest = (0.0, {})
     for params in sweep:
         for _ in range(repeats):
@@ -55,14 +56,19 @@ def time_widget(factory, sweep: list[dict], *, repeats: int = REPEATS) -> dict:
             update(**params)
             figure.canvas.draw()
             redraw.append((time.perf_counter() - start) * 1e3)
-    return {"samples_ms": samples, "redraw_ms": redraw, "slowest": slowest[1],
+            if demo is not None:
+                start = time.perf_counter()
+                update(**params)
+                demo.render_png()
+                png.append((time.perf_counter() - start) * 1e3)
+    return {"samples_ms": samples, "redraw_ms": redraw, "png_ms": png, "slowest": slowest[1],
             "errors": errors}
 
 
 def run(quick: bool = False) -> list[dict]:
     """Time every registered widget; ``quick`` times each parameter set once."""
     columns = ["widget", "kind", "param sets", "median (ms)", "max (ms)",
-               "median with redraw (ms)", "slowest at", "budget (median)", "within budget"]
+               "median with redraw (ms)", "median with PNG (ms)", "slowest at", "budget (median)", "within budget"]
     try:
         from course_utils import widgets
     except ImportError as exc:
@@ -78,20 +84,22 @@ def run(quick: bool = False) -> list[dict]:
         try:
             m = time_widget(registry[name], sweep, repeats=1 if quick else REPEATS)
         except Exception as exc:  # the factory itself failed
-            rows.append([name, kind, len(sweep), "—", "—", "—",
+            rows.append([name, kind, len(sweep), "—", "—", "—", "—",
                          f"factory failed: {type(exc).__name__}: {exc}", f"{budget:.0f}", "✘"])
             continue
         median = statistics.median(m["samples_ms"]) if m["samples_ms"] else float("nan")
         worst = max(m["samples_ms"]) if m["samples_ms"] else float("nan")
         redraw = statistics.median(m["redraw_ms"]) if m["redraw_ms"] else float("nan")
+        png = statistics.median(m["png_ms"]) if m["png_ms"] else float("nan")
         where = "; ".join(m["errors"][:2]) if m["errors"] else _describe(m["slowest"])
         ok = not m["errors"] and median <= budget
         rows.append([name, kind, len(sweep), round(median, 1), round(worst, 1),
-                     round(redraw, 1), where, f"{budget:.0f}", "✔" if ok else "✘"])
+                     round(redraw, 1), round(png, 1), where, f"{budget:.0f}", "✔" if ok else "✘"])
     notes = ("Median and max of `update(**params)` over `sweep_params(name)` "
              f"({1 if quick else REPEATS} run(s) per parameter set, first call included); "
              "'with redraw' adds a full off-screen `figure.canvas.draw()`, the cost a "
-             "live figure pays. Budget on the median: 100 ms closed-form, 300 ms iterative.")
+             "live figure pays; 'with PNG' adds the PNG that an inline-backend widget sends "
+             "to its image (`demo.render_png()`). Budget on the median: 100 ms closed-form, 300 ms iterative.")
     if not rows:
         notes = "No widgets are registered (course_utils.widgets.WIDGETS is empty). " + notes
     return [{"title": "Widgets: update latency", "columns": columns, "rows": rows,
