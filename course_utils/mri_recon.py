@@ -770,7 +770,7 @@ def load_mri_net(name: str):
     return _NET_CACHE[name]
 
 
-def learned_reconstruct(y, mask, name: str) -> np.ndarray:
+def learned_reconstruct(y, mask, name: str, *, project: bool = True) -> np.ndarray:
     r"""Reconstruct with one of the three shipped networks.
 
     Parameters
@@ -785,6 +785,10 @@ def learned_reconstruct(y, mask, name: str) -> np.ndarray:
         de-aliasing (:class:`~course_utils.nets.mri.DealiasUNet`, then data consistency)
         or the unrolled network
         with data consistency (:class:`~course_utils.nets.mri.UnrolledDC`).
+    project : bool
+        Project the U-Net's output onto the measurements (default). ``False`` returns
+        the bare network's image, to see what the projection adds; the other two
+        networks end with data consistency whatever ``project`` is.
 
     Returns
     -------
@@ -807,6 +811,8 @@ def learned_reconstruct(y, mask, name: str) -> np.ndarray:
     summation order, hence the result, the same from run to run.
     """
     check_choice(name, "name", LEARNED_METHODS)
+    if not isinstance(project, (bool, np.bool_)):
+        raise TypeError(f"project must be True or False, got {type(project).__name__}")
     mask = _check_mask(mask, "mask")
     y = _check_kspace(y, "y", shape=mask.shape) * mask
     model = load_mri_net(name)
@@ -823,7 +829,7 @@ def learned_reconstruct(y, mask, name: str) -> np.ndarray:
             yt = torch.from_numpy(y.astype(np.complex64))[None]
             mt = torch.from_numpy(mask.astype(np.float32))
             out = model(yt, mt)
-            if name == "unet":
+            if name == "unet" and project:
                 from .nets.mri import data_consistency, fft2c_t, ifft2c_t
 
                 out = ifft2c_t(data_consistency(fft2c_t(out), yt, mt))
