@@ -17,6 +17,7 @@ from .nb08 import ct_sparse_view_widget  # noqa: E402  (registers nb08_ct_sparse
 from .nb07 import undersampling_widget  # noqa: E402  (registers nb07_undersampling)
 from .nb06 import dip_widget  # noqa: E402  (registers nb06_dip)
 from .nb05 import super_resolution_widget  # noqa: E402  (registers nb05_super_resolution)
+from .nb09 import lifting_widget  # noqa: E402  (registers nb09_lifting)
 
 __all__ = ["WIDGETS", "WIDGET_KINDS", "sweep_params", "register_widget", "Demo", "DemoWidget",
            "FloatControl", "IntControl", "ChoiceControl", "display_mode", "friendly_message",
@@ -27,3 +28,4 @@ __all__ += ["undersampling_widget"]
 __all__ += ["lista_widget"]
 __all__ += ["super_resolution_widget"]
 __all__ += ["dip_widget"]
+__all__ += ["lifting_widget"]
