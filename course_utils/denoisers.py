@@ -9,13 +9,14 @@ import numpy as np
 from ._validate import as_image, check_choice, check_scalar
 
 __all__ = ["DENOISER_METHODS", "TV_WEIGHT_PER_SIGMA", "LEARNED_SIGMA_MAX", "denoise",
-           "tv_weight", "load_learned_denoiser"]
+           "tv_weight", "load_learned_denoiser", "load_winnet"]
 
 #: Methods accepted by :func:`denoise`.
-DENOISER_METHODS: tuple[str, ...] = ("tv", "bm3d", "learned")
+DENOISER_METHODS: tuple[str, ...] = ("tv", "bm3d", "learned", "winnet")
 #: TV weight rule ``weight = TV_WEIGHT_PER_SIGMA * sigma``, calibrated on training images.
 TV_WEIGHT_PER_SIGMA: float = 1.0
-#: Largest noise level the learned denoiser saw in training (55/255).
+#: Largest noise level the learned denoisers (``"learned"``, ``"winnet"``) saw in training
+#: (55/255).
 LEARNED_SIGMA_MAX: float = 55 / 255
 
 
@@ -54,6 +55,28 @@ def load_learned_denoiser():
     return model
 
 
+@functools.lru_cache(maxsize=1)
+def load_winnet():
+    """The shipped WINNet-style lifting denoiser (:class:`course_utils.nets.lifting.WINNetLite`
+    in eval mode, frozen), loaded once.
+
+    Raises
+    ------
+    course_utils.weights.MissingWeightsError, course_utils.weights.WeightsError
+        If the weights file is missing or corrupted; the message names
+        ``python -m course_utils.train winnet``.
+    """
+    from .nets.lifting import build_winnet
+    from .weights import load_state_dict
+
+    model = build_winnet()
+    model.load_state_dict(load_state_dict("winnet"))
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
 def _denoise_tv(y: np.ndarray, sigma: float) -> np.ndarray:
     from skimage.restoration import denoise_tv_chambolle
 
@@ -70,14 +93,14 @@ def _denoise_bm3d(y: np.ndarray, sigma: float) -> np.ndarray:
     return x_hat.reshape(y_pad.shape)[:rows, :cols].copy()
 
 
-def _denoise_learned(y: np.ndarray, sigma: float) -> np.ndarray:
+def _denoise_learned(y: np.ndarray, sigma: float, loader=load_learned_denoiser) -> np.ndarray:
     import torch
 
     if sigma > LEARNED_SIGMA_MAX:
         warnings.warn(f"sigma={sigma:.3g} is above the largest noise level the learned "
                       f"denoiser was trained on ({LEARNED_SIGMA_MAX:.3g}); expect artefacts",
                       stacklevel=3)
-    model = load_learned_denoiser()
+    model = loader()
     stride = model.stride
     rows, cols = y.shape
     pad_r, pad_c = (-rows) % stride, (-cols) % stride
@@ -87,7 +110,12 @@ def _denoise_learned(y: np.ndarray, sigma: float) -> np.ndarray:
     return x_hat[0, 0, :rows, :cols].numpy().astype(np.float64)
 
 
-_METHODS = {"tv": _denoise_tv, "bm3d": _denoise_bm3d, "learned": _denoise_learned}
+def _denoise_winnet(y: np.ndarray, sigma: float) -> np.ndarray:
+    return _denoise_learned(y, sigma, loader=load_winnet)
+
+
+_METHODS = {"tv": _denoise_tv, "bm3d": _denoise_bm3d, "learned": _denoise_learned,
+            "winnet": _denoise_winnet}
 
 
 def denoise(x, sigma, method: str = "learned") -> np.ndarray:
@@ -99,10 +127,13 @@ def denoise(x, sigma, method: str = "learned") -> np.ndarray:
         Noisy image on the [0, 1] scale (noise may take values slightly outside it).
     sigma : float
         Noise standard deviation on the same scale, ``sigma > 0`` (e.g. ``25 / 255``).
-    method : {"tv", "bm3d", "learned"}
+    method : {"tv", "bm3d", "learned", "winnet"}
         ``"tv"``: total-variation denoising (Chambolle's projection algorithm) with weight
         :func:`tv_weight`; ``"bm3d"``: BM3D from the ``bm3d`` package; ``"learned"``: the
-        shipped noise-level-conditional U-Net (:class:`course_utils.nets.DRUNetLite`).
+        shipped noise-level-conditional U-Net (:class:`course_utils.nets.DRUNetLite`);
+        ``"winnet"``: the shipped WINNet-style lifting denoiser
+        (:class:`course_utils.nets.lifting.WINNetLite`: learned invertible lifting, shrink
+        the details, inverse lifting).
 
     Returns
     -------
@@ -114,8 +145,8 @@ def denoise(x, sigma, method: str = "learned") -> np.ndarray:
     Each method approximates the MMSE or MAP estimate of ``x`` from ``y = x + n``,
     :math:`n \sim \mathcal N(0, \sigma^2 I)`. TV solves
     :math:`\min_x \tfrac12\|x - y\|_2^2 + w\,\mathrm{TV}(x)` with :math:`w \propto \sigma`.
-    The learned network is trained for :math:`\sigma \le 55/255`; larger values give a
-    warning. Used as the proximal step, any of them is a plug-and-play prior.
+    The learned networks are trained for :math:`\sigma \le 55/255`; larger values give
+    a warning. The networks' inputs are mirror-padded to a multiple of their stride. Used as the proximal step, any of them is a plug-and-play prior.
 
     References
     ----------
@@ -125,6 +156,8 @@ def denoise(x, sigma, method: str = "learned") -> np.ndarray:
     transform-domain collaborative filtering", IEEE TIP, 2007.
     K. Zhang, Y. Li, W. Zuo, L. Zhang, L. Van Gool, R. Timofte, "Plug-and-play image
     restoration with deep denoiser prior", IEEE TPAMI, 2021.
+    J.-J. Huang, P. L. Dragotti, "WINNet: wavelet-inspired invertible network for image
+    denoising", IEEE TIP, 2022.
 
     Examples
     --------

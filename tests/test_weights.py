@@ -74,3 +74,32 @@ def test_learned_denoise_without_weights_raises_not_falls_back(tmp_path, monkeyp
             denoisers.denoise(torch.zeros(8, 8).numpy(), 0.1, method="learned")
     finally:
         denoisers.load_learned_denoiser.cache_clear()
+
+
+# -- the WINNet-style lifting denoiser ------------------------------------------------------
+WINNET_COMMAND = "python -m course_utils.train winnet"
+
+
+def test_winnet_entry_hash_size_and_architecture():
+    from course_utils.nets.lifting import WINNET_ARCH, build_winnet
+
+    entry = weights.registry()["winnet"]
+    assert entry["file"] == "winnet.pt" and entry["command"] == WINNET_COMMAND
+    assert entry["arch"] == WINNET_ARCH
+    path = weights.weights_path("winnet")
+    assert weights.sha256_file(path) == entry["sha256"]
+    assert path.stat().st_size <= 2 * 2**20  # issue: weights <= 2 MB
+    assert entry["train_cpu_seconds"] <= 3600  # COURSE: <= 60 CPU minutes
+    model = build_winnet()
+    model.load_state_dict(weights.load_state_dict("winnet"))  # strict
+    assert sum(p.numel() for p in model.parameters()) == entry["parameters"]
+
+
+def test_winnet_without_weights_raises_and_names_the_command(tmp_path, monkeypatch):
+    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)  # an empty folder
+    denoisers.load_winnet.cache_clear()
+    try:
+        with pytest.raises(weights.MissingWeightsError, match=re.escape(WINNET_COMMAND)):
+            denoisers.denoise(torch.zeros(8, 8).numpy(), 0.1, method="winnet")
+    finally:
+        denoisers.load_winnet.cache_clear()
