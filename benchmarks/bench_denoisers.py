@@ -91,7 +91,7 @@ def run(quick: bool = False) -> list[dict]:
         f"{name}: " + "/".join(f"{results[('learned', s)][0][i]:.2f}" for s in SIGMAS_255)
         for i, name in enumerate(images))
     table = {
-        "title": "Denoisers on held-out images: TV, BM3D, learned (DRUNetLite)",
+        "title": "Denoisers on held-out images: " + ", ".join(DENOISER_METHODS),
         "columns": ["method", "σ·255", "mean PSNR (dB)", "mean SSIM", "wall s / image",
                     "CPU s / image", "BM3D CPU / CPU"],
         "rows": rows,
