@@ -60,6 +60,17 @@ def execute(path, *, timeout: int = CELL_TIMEOUT_S) -> list[dict]:
     return rows
 
 
+def assert_runs_cleanly(path) -> None:
+    """Execute ``path`` once; fail on a cell error or a stalled cell (the test of both
+    notebook folders)."""
+    rows = execute(path)
+    errors = [(row["index"], row["error"]) for row in rows if row["error"]]
+    assert not errors, f"cells raised: {errors}"
+    found = [(r["index"], round(r["wait"], 1), round(r["work"], 2)) for r in stalls(rows)]
+    assert not found, (f"the client waited more than {STALL_SLACK_S} s beyond the kernel's "
+                       f"work on cells (index, wait s, work s) {found}")
+
+
 def stalls(rows: list[dict], slack: float = STALL_SLACK_S) -> list[dict]:
     """The cells whose client wait exceeds the kernel's work by more than ``slack``."""
     return [row for row in rows if not row["wait"] - row["work"] <= slack]

@@ -201,6 +201,11 @@ def _generic_advice(exc: BaseException) -> str:
     return ""
 
 
+def _report_check_bug(exercise: str, exc: BaseException) -> None:
+    report("✗", exercise, f"the check could not run ({type(exc).__name__}: {exc}); please "
+           "report this to the course maintainers.")
+
+
 def _not_done(exercise: str) -> None:
     print(f"Exercise {exercise} is not done yet: {exercise_task(exercise)} "
           f"{_ask_for_hint(exercise)}")
@@ -244,9 +249,7 @@ def exercise_check(exercise: str, *, success: str = "correct!",
                 report("✗", exercise, _describe_student_error(err, advice))
                 return False
             except Exception as exc:  # noqa: BLE001 - a bug here must not look like theirs
-                report("✗", exercise, "the check could not run "
-                       f"({type(exc).__name__}: {exc}); please report this to the course "
-                       "maintainers.")
+                _report_check_bug(exercise, exc)
                 return False
             report("✓", exercise, success + (f" {note}" if note else ""))
             return True
@@ -279,9 +282,7 @@ def answer_check(exercise: str):
                 report("✗", exercise, str(failure))
                 return False
             except Exception as exc:  # noqa: BLE001 - a bug here must not look like theirs
-                report("✗", exercise, "the check could not run "
-                       f"({type(exc).__name__}: {exc}); please report this to the course "
-                       "maintainers.")
+                _report_check_bug(exercise, exc)
                 return False
             report("✓" if correct else "✗", exercise, explanation)
             return bool(correct)
