@@ -427,12 +427,7 @@ def load_fbpconvnet():
 
     entry = weights.registry().get("fbpconvnet", {})
     arch = {k: tuple(v) for k, v in entry.get("arch", {}).items()}
-    net = build_fbpconvnet(**arch)
-    net.load_state_dict(weights.load_state_dict("fbpconvnet"))
-    net.eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net
+    return weights.load_frozen(build_fbpconvnet(**arch), "fbpconvnet")
 
 
 def postprocess(x_fbp, num_views: int) -> np.ndarray:

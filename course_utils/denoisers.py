@@ -45,14 +45,9 @@ def load_learned_denoiser():
         ``python -m course_utils.train denoiser``.
     """
     from .nets.denoiser import build_denoiser
-    from .weights import load_state_dict
+    from .weights import load_frozen
 
-    model = build_denoiser()
-    model.load_state_dict(load_state_dict("denoiser"))
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+    return load_frozen(build_denoiser(), "denoiser")
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,14 +62,9 @@ def load_winnet():
         ``python -m course_utils.train winnet``.
     """
     from .nets.lifting import build_winnet
-    from .weights import load_state_dict
+    from .weights import load_frozen
 
-    model = build_winnet()
-    model.load_state_dict(load_state_dict("winnet"))
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+    return load_frozen(build_winnet(), "winnet")
 
 
 def _denoise_tv(y: np.ndarray, sigma: float) -> np.ndarray:

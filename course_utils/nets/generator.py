@@ -153,9 +153,4 @@ def load_generator() -> Generator:
     """
     from .. import weights
 
-    model = build_generator()
-    model.load_state_dict(weights.load_state_dict("generator"))
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+    return weights.load_frozen(build_generator(), "generator")

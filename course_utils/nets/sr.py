@@ -321,12 +321,8 @@ def load_sr_net(weights_name: str) -> nn.Module:
     if entry is None or "framework" not in entry:
         raise ValueError(f"Unknown weights_name: {weights_name!r}; expected a registered "
                          "super-resolution network such as 'sr_post'")
-    model = build_sr_net(entry["framework"], **entry.get("arch", {}))
-    model.load_state_dict(weights.load_state_dict(weights_name))
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+    return weights.load_frozen(build_sr_net(entry["framework"], **entry.get("arch", {})),
+                               weights_name)
 
 
 def apply_sr_net(y, framework: str, *, sigma: float = 0.0,
@@ -353,12 +349,7 @@ def _feature_net() -> nn.Module:
     from .denoiser import build_denoiser
     from .. import weights
 
-    net = build_denoiser()
-    net.load_state_dict(weights.load_state_dict("denoiser"))
-    net.eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net
+    return weights.load_frozen(build_denoiser(), "denoiser")
 
 
 def perceptual_features(x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ from .._validate import check_choice
 
 __all__ = ["WEIGHTS_DIR", "REGISTRY_FILE", "WeightsError", "MissingWeightsError",
            "registry", "weights_path", "training_command", "sha256_file",
-           "load_state_dict", "register"]
+           "load_state_dict", "load_frozen", "register"]
 
 #: Folder holding the shipped ``*.pt`` files and ``registry.json``.
 WEIGHTS_DIR = Path(__file__).resolve().parent
@@ -104,6 +104,16 @@ def load_state_dict(name: str, path=None) -> dict:
         raise WeightsError(f"weights {name!r} at {path} do not hold a state_dict; "
                            f"recreate them with `{command}`")
     return state
+
+
+def load_frozen(model, name: str):
+    """Load the registered weights ``name`` into ``model`` (strictly), put it in eval mode
+    and freeze its parameters; returns ``model``. Errors as :func:`load_state_dict`."""
+    model.load_state_dict(load_state_dict(name))
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
 
 
 def register(name: str, file: str, command: str, **meta) -> dict:
