@@ -8,10 +8,13 @@ __all__ = ["TRAINERS", "trainer"]
 #: name -> module with ``add_arguments(parser)`` and ``main(args)``.
 TRAINERS: dict[str, str] = {
     "denoiser": "course_utils.train.denoiser",
+    "diffusion": "course_utils.train.diffusion",
     "dip-snapshots": "course_utils.train.dip",
     "fbpconvnet": "course_utils.train.fbpconvnet",
     "gdnet": "course_utils.train.gdnet",
     "generator": "course_utils.train.generator",
+    "indigo-inn": "course_utils.train.indigo_inn",
+    "indigo-snapshots": "course_utils.train.indigo_snapshots",
     "lista": "course_utils.train.lista",
     "mri-kspace": "course_utils.train.mri",
     "mri-unet": "course_utils.train.mri",

@@ -107,6 +107,7 @@ def fit(model, *, steps: int, seed: int, lr: float, batch_fn: Callable[[np.rando
         checkpoint_dir=None, name: str = "model", resume: bool = False,
         checkpoint_every: int = 100, log_every: int = 50,
         monitor: Callable[[Any], str] | None = None, stop_at: int | None = None,
+        on_step: Callable[[Any, int], None] | None = None,
         verbose: bool = True) -> TrainResult:
     """Optimise ``model`` with Adam for ``steps`` seeded steps.
 
@@ -146,6 +147,9 @@ def fit(model, *, steps: int, seed: int, lr: float, batch_fn: Callable[[np.rando
     stop_at : int, optional
         Stop after this step (checkpointed) without finishing the schedule, to continue
         later with ``resume``.
+    on_step : callable ``(model, step) -> None``, optional
+        Called after each optimiser step (e.g. to update an exponential moving average of
+        the weights kept inside ``model``, so that checkpoints carry it).
     """
     import torch
 
@@ -184,6 +188,9 @@ def fit(model, *, steps: int, seed: int, lr: float, batch_fn: Callable[[np.rando
         if clip is not None:
             torch.nn.utils.clip_grad_norm_(params, clip)
         optimiser.step()
+        if on_step is not None:
+            with torch.no_grad():
+                on_step(model, step)
         value = float(loss.item())
         loss_avg = value if loss_avg is None else 0.95 * loss_avg + 0.05 * value
         done = step + 1

@@ -29,3 +29,5 @@ __all__ += ["lista_widget"]
 __all__ += ["super_resolution_widget"]
 __all__ += ["dip_widget"]
 __all__ += ["lifting_widget"]
+from .nb10 import indigo_widget  # noqa: E402  (registers nb10_indigo)
+__all__ += ["indigo_widget"]
