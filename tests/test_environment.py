@@ -25,6 +25,7 @@ CONDA_NAME = {
     "ipympl": "ipympl",
     "torch": "pytorch-cpu",
     "finufft": "finufft",
+    "xraylib": "xraylib",
     "pytest": "pytest",
     "pytest-xdist": "pytest-xdist",
     "nbval": "nbval",
@@ -176,9 +177,9 @@ def test_compare_reports_each_kind_of_disagreement(environment, pyproject):
     del conda["pytorch-cpu"]                       # missing from environment.yml
     conda["scipy"] = SpecifierSet(">=0.1")         # version drift
     conda["pandas"] = SpecifierSet()               # extra package
-    requirements["xraylib"] = Requirement("xraylib>=4")  # no name mapping yet
+    requirements["sporco"] = Requirement("sporco>=0.2")  # no name mapping yet
     problems = "\n".join(compare(requirements, conda, pip))
-    assert "no conda-forge name known for ['xraylib']" in problems
+    assert "no conda-forge name known for ['sporco']" in problems
     assert "missing from environment.yml: pytorch-cpu (conda, for torch)" in problems
     assert "scipy: environment.yml has '>=0.1', pyproject.toml has '>=1.10'" in problems
     assert "in environment.yml but not in pyproject.toml: pandas" in problems
