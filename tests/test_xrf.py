@@ -68,8 +68,33 @@ def test_painting_has_overlaps_and_fractions_below_one(painting):
     maps, pig = painting["maps"], painting["pigments"]
     assert set(maps) == {"S", "Ca", "Fe", "Cu", "Zn", "Hg", "Pb"}
     assert np.all(sum(pig.values()) <= 1 + 1e-9)
-    assert np.any((pig["azurite"] > 0) & (pig["zinc white"] > 0))     # Cu and Zn mixed
-    assert np.any((pig["vermilion"] > 0) & (pig["lead white"] > 0))   # Hg over Pb
+    assert np.any((pig["vermilion"] > 0) & (pig["lead white"] > 0))   # Hg (and S) over Pb
+    assert np.any((pig["zinc white"] > 0) & (pig["lead white"] > 0))  # a Zn retouching on Pb
+    # thick copper green and vermilion with no zinc under them, a thin zinc white elsewhere
+    assert not np.any((pig["malachite"] > 0) & (pig["zinc white"] > 0))
+    assert not np.any((pig["vermilion"] > 0) & (pig["zinc white"] > 0))
+    assert 0.005 < maps["Zn"].max() < 0.03 and maps["Cu"].max() > 0.4
+
+
+def test_overlapping_lines_fool_roi_on_the_painting():
+    # Cu Kβ (8.91 keV) and Hg Lℓ (8.72) fall in the Zn Kα window; Pb Mα (2.35) in S Kα's
+    painting = xrf.synthetic_painting(64, seed=0)      # the notebook's painting
+    truth, pig = painting["maps"], painting["pigments"]
+    data, e = xrf.simulate_datacube(truth, counts_per_pixel=20000, seed=2)
+    elements = tuple(truth)
+    green = pig["malachite"] > 0.3
+    red = pig["vermilion"] > 0.2
+    zinc = truth["Zn"].mean(where=pig["zinc white"] > 0)
+    lead_only = (pig["lead white"] > 0.3) & (pig["vermilion"] == 0)
+    roi = xrf.element_maps(data, e, elements, "roi")
+    assert roi["Zn"][green].mean() > 0.15 * zinc          # a zinc ghost of the copper green
+    assert roi["Zn"][red].mean() > 0.5 * zinc             # and of the vermilion
+    assert roi["S"][lead_only].mean() > 5 * truth["S"].max()   # sulfur where there is lead
+    for method in ("nnls", "deconvolution"):
+        fit = xrf.element_maps(data, e, elements, method)
+        assert abs(fit["Zn"][green].mean()) < 0.1 * zinc, method
+        assert abs(fit["Zn"][red].mean()) < 0.1 * zinc, method
+        assert fit["S"][lead_only].mean() < 0.5 * truth["S"].max(), method
 
 
 # -- simulator --------------------------------------------------------------------------------
@@ -102,7 +127,8 @@ def test_fitting_methods_recover_the_maps(painting, cube, method):
     q = xrf.map_quality(maps, painting["maps"])
     for el in ("Ca", "Fe", "Cu", "Zn", "Hg", "Pb"):
         assert q[el]["correlation"] > 0.99, (el, q[el])
-        assert q[el]["relative_error"] < 0.08, (el, q[el])
+        # zinc is a thin retouching (about 1 %): its relative error is the largest
+        assert q[el]["relative_error"] < (0.15 if el == "Zn" else 0.08), (el, q[el])
 
 
 def test_roi_is_fooled_by_an_overlapping_line():
@@ -122,8 +148,10 @@ def test_fri_maps_follow_the_truth(painting, cube):
     data, e = cube
     maps, info = xrf.element_maps(data, e, tuple(painting["maps"]), "fri", return_info=True)
     q = xrf.map_quality(maps, painting["maps"])
-    assert {"Ca", "Fe", "Cu", "Zn", "Hg", "Pb"} <= set(info["found"])
-    for el in ("Fe", "Cu", "Zn", "Pb"):
+    # the thin zinc (about 1 % of the mean spectrum's strongest line, between Cu Kβ and
+    # Hg Lℓ) is below what FRI resolves on the mean spectrum; the other elements are found
+    assert {"Ca", "Fe", "Cu", "Hg", "Pb"} <= set(info["found"])
+    for el in ("Fe", "Cu", "Pb"):
         assert q[el]["correlation"] > 0.98, (el, q[el])
 
 
