@@ -17,6 +17,7 @@ __all__ = [
     "pigment_composition", "synthetic_painting", "expected_datacube", "simulate_datacube",
     "scatter_window", "estimate_dwell", "remove_background", "annihilating_filter",
     "fri_pulses", "find_pulses", "identify_elements", "element_maps", "map_quality",
+    "roi_sum", "fit_spectrum", "line_label",
 ]
 
 #: Excitation energy in keV: the Rh Kα line of the tube, taken as monochromatic. It lies
@@ -780,6 +781,31 @@ def _fit_range(e, excitation):
     return (e >= _LOW_CUTOFF) & (e <= min(17.0, excitation - 1.0))
 
 
+def roi_sum(cube, energies, energy: float, half_width: float | None = None) -> np.ndarray:
+    """The raw region-of-interest map: the counts of every pixel in the channels within
+    ``half_width`` keV of ``energy`` (default one FWHM of the detector there, :func:`fwhm`).
+
+    Parameters
+    ----------
+    cube : ndarray of shape (M, N, channels)
+    energies : ndarray of shape (channels,)
+        Channel energies (keV), strictly increasing.
+    energy : float
+        Centre of the window (keV), usually an element's strongest line.
+    half_width : float, optional
+        Half the window's width (keV).
+
+    Returns
+    -------
+    ndarray of shape (M, N), float64
+    """
+    c, e = _check_cube(cube, energies)
+    energy = check_scalar(energy, "energy", low=0.0)
+    half = fwhm(energy) if half_width is None else check_scalar(
+        half_width, "half_width", low=0.0, low_inclusive=False)
+    return c[..., np.abs(e - energy) <= half].sum(-1, dtype=np.float64)
+
+
 def _roi(cube, e, elements, excitation, dwell):
     _, bg = remove_background(cube.reshape(-1, e.size).mean(0), e)
     maps = {}
@@ -791,7 +817,7 @@ def _roi(cube, e, elements, excitation, dwell):
         g = max(groups, key=lambda g: g["cross_section"])
         half = fwhm(g["energy"])
         window = np.abs(e - g["energy"]) <= half
-        counts = cube[..., window].sum(-1, dtype=np.float64) - bg[window].sum()
+        counts = roi_sum(cube, e, g["energy"]) - bg[window].sum()
         sens = element_spectrum(el, e, excitation=excitation)[window].sum()
         maps[el] = counts / (dwell * sens)
     return maps
@@ -819,6 +845,55 @@ def _nnls(cube, e, elements, excitation, dwell):
     for p in range(Y.shape[0]):
         coef[p] = nnls(A, Y[p])[0]
     return {el: coef[:, k].reshape(cube.shape[:2]) / dwell for k, el in enumerate(elements)}
+
+
+def fit_spectrum(spectrum, energies, elements=ELEMENTS, *, dwell: float,
+                 excitation: float = TUBE_ENERGY) -> tuple[dict, np.ndarray]:
+    """Fit one spectrum (a pixel's) by non-negative least squares on the spectra of
+    ``elements`` plus the scatter background, as ``element_maps(..., "nnls")`` does for every
+    pixel.
+
+    Returns
+    -------
+    fractions : dict
+        Element -> fitted mass fraction (coefficient / ``dwell``), and ``"background"``.
+    model : ndarray of shape (channels,)
+        The fitted spectrum on every channel.
+    """
+    from scipy.optimize import nnls
+    e = _check_energies(energies)
+    s = as_array(spectrum, "spectrum", shape=e.shape, allow_complex=False, dtype=np.float64)
+    if np.any(s < 0):
+        raise ValueError("spectrum must hold counts >= 0")
+    elements = _check_elements(elements)
+    dwell = check_scalar(dwell, "dwell", low=0.0, low_inclusive=False)
+    excitation = check_scalar(excitation, "excitation", low=1.0)
+    keep = _fit_range(e, excitation) | scatter_window(e, excitation)
+    A = np.concatenate([_library(elements, e, excitation),
+                        background_spectrum(e, excitation=excitation)[:, None]], 1)
+    coef = nnls(A[keep], s[keep])[0]
+    fractions = {el: float(coef[k] / dwell) for k, el in enumerate(elements)}
+    fractions["background"] = float(coef[-1] / dwell)
+    return fractions, A @ coef
+
+
+_SIEGBAHN = {"KL2": "Kα", "KL3": "Kα", "KM2": "Kβ", "KM3": "Kβ", "KN2": "Kβ2", "KN3": "Kβ2",
+             "L3M5": "Lα1", "L3M4": "Lα2", "L3M1": "Lℓ", "L3N5": "Lβ2", "L3N1": "Lβ6",
+             "L3O4": "Lβ5", "L2M4": "Lβ1", "L2M1": "Lη", "L2N4": "Lγ1", "L2O4": "Lγ6",
+             "L1M3": "Lβ3", "L1M2": "Lβ4", "L1N3": "Lγ3", "L1N2": "Lγ2",
+             "M5N7": "Mα", "M5N6": "Mα", "M4N6": "Mβ", "M3N5": "Mγ"}
+
+
+def line_label(group: dict) -> str:
+    """The usual (Siegbahn) name of a line group of :func:`line_groups`, e.g. ``"Pb Lα"``."""
+    if not isinstance(group, dict) or "element" not in group or "lines" not in group:
+        raise TypeError("group must be a dict of line_groups (with 'element' and 'lines')")
+    names = []
+    for line in group["lines"]:
+        name = _SIEGBAHN.get(line, line)
+        if name not in names:
+            names.append(name)
+    return f"{group['element']} {'/'.join(names)}"
 
 
 def _detect(mean, e, elements, excitation, num_pixels, sweeps=2):

@@ -229,3 +229,34 @@ def test_bad_input_names_the_argument(cube):
         xrf.fri_pulses(np.ones(32), 0.0)
     with pytest.raises(ValueError, match="z needs at least"):
         xrf.annihilating_filter(np.ones(4), 3)
+
+
+# -- helpers of the notebook ------------------------------------------------------------------
+def test_roi_sum_counts_the_window(cube):
+    data, e = cube
+    window = np.abs(e - 8.64) <= xrf.fwhm(8.64)
+    np.testing.assert_array_equal(xrf.roi_sum(data, e, 8.64), data[..., window].sum(-1))
+    narrow = xrf.roi_sum(data, e, 8.64, half_width=0.05)
+    assert np.all(narrow <= xrf.roi_sum(data, e, 8.64))
+    with pytest.raises(ValueError, match="half_width must be > 0"):
+        xrf.roi_sum(data, e, 8.64, half_width=0.0)
+
+
+def test_fit_spectrum_recovers_a_pixel(painting):
+    data, e, dwell = xrf.simulate_datacube(painting["maps"], counts_per_pixel=200000, seed=3,
+                                           return_dwell=True)
+    fractions, model = xrf.fit_spectrum(data[3, 4], e, tuple(painting["maps"]), dwell=dwell)
+    for el in ("Fe", "Cu", "Hg", "Pb"):
+        assert fractions[el] == pytest.approx(painting["maps"][el][3, 4], abs=0.01), el
+    assert model.shape == e.shape and abs(model.sum() / data[3, 4].sum() - 1) < 0.02
+    with pytest.raises(ValueError, match="spectrum must hold counts >= 0"):
+        xrf.fit_spectrum(-np.ones(e.size), e, ("Fe",), dwell=1.0)
+    with pytest.raises(ValueError, match="dwell must be > 0"):
+        xrf.fit_spectrum(data[0, 0], e, ("Fe",), dwell=0.0)
+
+
+def test_line_labels_use_siegbahn_names():
+    labels = {xrf.line_label(g) for g in xrf.line_groups(["Pb", "Cu", "S"])}
+    assert {"Pb Lα1", "Pb Mα", "Cu Kα", "Cu Kβ", "S Kα"} <= labels
+    with pytest.raises(TypeError, match="group must be a dict"):
+        xrf.line_label("Pb")
