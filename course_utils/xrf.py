@@ -12,7 +12,7 @@ from ._validate import as_array, check_choice, check_int, check_scalar
 
 __all__ = [
     "TUBE_ENERGY", "CHANNELS", "GAIN", "FWHM_NOISE", "FANO", "SI_ESCAPE", "ESCAPE_FRACTION",
-    "DEFAULT_COUNTS", "ELEMENTS", "METHODS", "PIGMENTS", "energy_axis", "fwhm",
+    "DEFAULT_COUNTS", "ELEMENTS", "CANDIDATE_ELEMENTS", "METHODS", "PIGMENTS", "energy_axis", "fwhm",
     "emission_lines", "line_groups", "element_spectrum", "background_spectrum",
     "pigment_composition", "synthetic_painting", "expected_datacube", "simulate_datacube",
     "scatter_window", "estimate_dwell", "remove_background", "annihilating_filter",
@@ -37,6 +37,11 @@ ESCAPE_FRACTION: float = 0.01
 DEFAULT_COUNTS: float = 20000.0
 #: The elements of the course's synthetic painting, by atomic number.
 ELEMENTS: tuple[str, ...] = ("S", "Ca", "Fe", "Cu", "Zn", "Hg", "Pb")
+#: Elements of historical pigments that a scan is tested for when its palette is unknown
+#: (lead, mercury, iron, copper, zinc, calcium and sulfur of the course's painting; potassium,
+#: titanium, chromium, manganese, cobalt, nickel, arsenic, strontium, tin, antimony, barium).
+CANDIDATE_ELEMENTS: tuple[str, ...] = ("S", "K", "Ca", "Ti", "Cr", "Mn", "Fe", "Co", "Ni",
+                                       "Cu", "Zn", "As", "Sr", "Sn", "Sb", "Ba", "Hg", "Pb")
 #: Ways of mapping elements (:func:`element_maps`).
 METHODS: tuple[str, ...] = ("roi", "nnls", "fri", "deconvolution")
 
@@ -481,7 +486,7 @@ def _check_cube(cube, energies) -> tuple[np.ndarray, np.ndarray]:
                          f"({e.size})")
     if 0 in c.shape:
         raise ValueError("cube must not be empty")
-    if np.any(c < 0):
+    if c.min() < 0:
         raise ValueError("cube must hold counts >= 0")
     return c, e
 
@@ -974,20 +979,25 @@ def _tv_prox(v, mu, p=None, num_iters=2):
 
 
 def _residual_elements(blocks, e, present, candidates, excitation, bg, keep, pixels,
-                       z_min=8.0):
-    """Elements of ``candidates`` that the detected elements ``present`` (and the
-    background ``bg``) leave unexplained: fit every block spectrum (mean of ``pixels``
-    pixels, shape (B, C)) by least squares on their spectra, then test the residual of each
-    block against each candidate's whole spectrum (a matched filter weighted by the Poisson
-    variance). A candidate is kept when its z-score exceeds ``z_min`` in some block."""
+                       z_min=5.0):
+    """Elements of ``candidates`` that the detected elements ``present`` leave unexplained:
+    fit every block spectrum (mean of ``pixels`` pixels, shape (B, C)) by least squares on
+    their spectra and two backgrounds (``bg``, estimated from the data, and the modelled
+    scatter of :func:`background_spectrum`), then test the residual of each block against
+    each candidate's whole spectrum (a matched filter weighted by the Poisson variance). A
+    candidate is kept when its z-score exceeds ``z_min`` in some block."""
     if not candidates or blocks.shape[0] == 0:
         return []
-    S0 = np.concatenate([_library(tuple(present), e, excitation), bg[:, None]], 1)[keep]
+    S0 = np.concatenate([_library(tuple(present), e, excitation), bg[:, None],
+                         background_spectrum(e, excitation=excitation)[:, None]], 1)[keep]
     B = blocks[:, keep]
     coef = np.linalg.solve(S0.T @ S0, S0.T @ B.T)
+    lib = _library(tuple(candidates), e, excitation)[keep]          # (C, K)
+    # the residual only matters where a candidate emits: its lines, ± a few σ
+    support = np.any(lib > 1e-4 * lib.max(0), axis=1)
+    B, S0, lib = B[:, support], S0[support], lib[support]
     R = B - (S0 @ coef).T
     inv_var = pixels / np.maximum(B, 1.0)            # Poisson: var of a block mean = mean / n
-    lib = _library(tuple(candidates), e, excitation)[keep]          # (C, K)
     score = (R * inv_var) @ lib / np.sqrt(inv_var @ (lib ** 2))      # (B, K) z-scores
     return [el for k, el in enumerate(candidates) if score[:, k].max() > z_min]
 
@@ -1029,7 +1039,11 @@ def _deconvolution(cube, e, elements, excitation, dwell, mean, *, lam_tv=0.5, la
     S = S / norms
     StS = S.T @ S
     Y = cube.reshape(-1, C)[:, lo:hi + 1]
-    StY = (Y.astype(np.float32) @ S.astype(np.float32)).T.astype(np.float64)   # (K, P)
+    S32 = S.astype(np.float32)
+    StY = np.empty((Y.shape[0], S.shape[1]), dtype=np.float32)
+    for i in range(0, Y.shape[0], 512):       # in blocks of pixels: the conversion stays in cache
+        StY[i:i + 512] = Y[i:i + 512].astype(np.float32) @ S32
+    StY = StY.T.astype(np.float64)            # (K, P)
     K = S.shape[1]
     L = float(np.linalg.eigvalsh(StS)[-1])
     a_ls = np.linalg.solve(StS, StY)
