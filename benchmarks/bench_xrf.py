@@ -200,7 +200,8 @@ def run(quick: bool = False) -> list[dict]:
             worst = max(qual["nnls"][el]["correlation"] - qual["deconvolution"][el]["correlation"]
                         for el in p["maps"])
             row += [round(cpu["nnls"], 3), round(cpu["deconvolution"], 3),
-                    round(cpu["nnls"] / max(cpu["deconvolution"], 1e-9), 1), round(worst, 3)]
+                    round(cpu["nnls"] / max(cpu["deconvolution"], 1e-9), 1),
+                    round(worst, 3) + 0.0]     # + 0.0: no "-0"
         rows4.append(row)
         del cube_s
     table4 = {

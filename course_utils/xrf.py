@@ -1088,8 +1088,9 @@ def element_maps(cube, energies, elements=ELEMENTS, method: str = "nnls", *,
         (``scipy.optimize.nnls``); ``"fri"``: pulses located by the annihilating filter on
         the mean spectrum, per-pixel amplitudes, pulses mapped to elements through their
         lines; ``"deconvolution"``: elements found by FRI on the mean and maximum
-        spectra, then one non-negative, TV- and ℓ1-regularised problem for all pixels,
-        solved by FISTA (Yan et al. 2023).
+        spectra (and, for those the pulses miss, by a test of what the found elements
+        leave unexplained in blocks of 4×4 pixels), then one non-negative, TV- and
+        ℓ1-regularised problem for all pixels, solved by FISTA (Yan et al. 2023).
     excitation : float
         Tube line in keV.
     return_info : bool
