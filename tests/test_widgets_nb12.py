@@ -41,6 +41,14 @@ def test_update_numbers_come_from_the_library(built):
     np.testing.assert_allclose(widget.demo.images[0].get_array(), truth["Pb"])
     # a lead pixel's fit is close to its truth at 10000 counts
     assert numbers["nnls_pixel"] == pytest.approx(numbers["truth"], rel=0.1)
+    # every number follows the chosen element: copper at the greenest pixel
+    pig = nb12.painting()["pigments"]
+    r, c = (int(i) for i in np.unravel_index(np.argmax(pig["malachite"]), pig["malachite"].shape))
+    cu = update(row=r, col=c, element="Cu", counts=10000)
+    fractions, _ = xrf.fit_spectrum(cube[r, c], e, xrf.ELEMENTS, dwell=info["dwell"])
+    assert cu["nnls_pixel"] == pytest.approx(fractions["Cu"], abs=1e-4)
+    assert cu["truth"] == pytest.approx(truth["Cu"][r, c], abs=1e-4) and cu["truth"] > 0.3
+    assert cu["deconvolution_pixel"] == pytest.approx(maps["Cu"][r, c], abs=1e-4)
 
 
 def test_the_roi_ghost_of_zinc_and_the_fit(built):

@@ -92,7 +92,7 @@ class XrfDemo(Demo):
     Notes
     -----
     Every counts level is simulated once, with its ROI and deconvolution maps, when the
-    widget is built (about a second for the nine levels); an update fits the chosen
+    widget is built (a few seconds for the nine levels); an update fits the chosen
     pixel's spectrum by NNLS and redraws.
     """
 
