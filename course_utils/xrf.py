@@ -550,29 +550,40 @@ def annihilating_filter(z, order: int) -> np.ndarray:
     if z.size < 2 * order + 1:
         raise ValueError(f"z needs at least 2 · order + 1 = {2 * order + 1} samples, got "
                          f"{z.size}")
-    rows = z.size - order
-    idx = np.arange(order, -1, -1)[None, :] + np.arange(rows)[:, None]
-    toeplitz = z[idx]
-    _, _, vh = np.linalg.svd(toeplitz)
-    h = vh[-1].conj()
-    return np.roots(h)
+    return _annihilate(z, order)
+
+
+@functools.lru_cache(maxsize=256)
+def _toeplitz_index(n: int, cols: int) -> np.ndarray:
+    """Indices of the Toeplitz matrix with rows ``z[m + cols − 1], …, z[m]``."""
+    return np.arange(cols - 1, -1, -1)[None, :] + np.arange(n - cols + 1)[:, None]
+
+
+def _annihilate(z, order):
+    """:func:`annihilating_filter` without the input checks (inner loops)."""
+    _, _, vh = np.linalg.svd(z[_toeplitz_index(z.size, order + 1)], full_matrices=False)
+    return np.roots(vh[-1].conj())
+
+
+@functools.lru_cache(maxsize=256)
+def _diagonal_average(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Toeplitz index of Cadzow's square-ish matrix for ``n`` samples, and the matrix
+    that averages a matrix of that shape along its diagonals into ``n`` samples."""
+    idx = _toeplitz_index(n, n // 2 + 1)
+    avg = np.zeros((n, idx.size))
+    avg[idx.ravel(), np.arange(idx.size)] = 1.0
+    avg /= avg.sum(1, keepdims=True)
+    return idx, avg
 
 
 def _cadzow(z, order, num_iters=3):
     """Cadzow's denoising: alternate the nearest Toeplitz matrix of rank ``order`` (by SVD)
     and the nearest Toeplitz matrix (diagonal averages), so that ``z`` is closer to a sum of
     ``order`` exponentials before the annihilating filter."""
-    n = z.size
-    cols = n // 2 + 1
-    rows = n - cols + 1
-    idx = np.arange(cols - 1, -1, -1)[None, :] + np.arange(rows)[:, None]
-    counts = np.bincount(idx.ravel(), minlength=n)
-    z = z.copy()
+    idx, avg = _diagonal_average(z.size)
     for _ in range(num_iters):
         u, s, vh = np.linalg.svd(z[idx], full_matrices=False)
-        low = (u[:, :order] * s[:order]) @ vh[:order]
-        z = np.bincount(idx.ravel(), weights=low.real.ravel(), minlength=n) / counts + \
-            1j * np.bincount(idx.ravel(), weights=low.imag.ravel(), minlength=n) / counts
+        z = avg @ ((u[:, :order] * s[:order]) @ vh[:order]).ravel()
     return z
 
 
@@ -643,7 +654,7 @@ def fri_pulses(x, sigma, num_pulses: int | None = None, *, max_pulses: int = 8,
     for k in orders:
         if z.size < 2 * k + 1:
             break
-        u = annihilating_filter(_cadzow(z, k) if g_min > 1e-3 else z, k)   # noise-limited
+        u = _annihilate(_cadzow(z, k) if g_min > 1e-3 else z, k)   # noise-limited
         t = np.sort(np.mod(-np.angle(u) * n / (2 * np.pi), n))
         w = width(t)
         close = np.concatenate([[False], np.diff(t) < 0.3 * w[1:]])
