@@ -214,8 +214,8 @@ def run(quick: bool = False) -> list[dict]:
         "notes": (f"{xrf.DEFAULT_COUNTS:.0f} counts per pixel, {xrf.CHANNELS} channels, seed "
                   f"{SEED}; deficit: max over the painting's elements of (nnls − "
                   "deconvolution) correlation (≤ 0.01: equal quality; negative: deconvolution "
-                  "better). The deconvolution's FRI detection is a fixed cost (about 50 ms), "
-                  "so its speed-up grows with the number of pixels."),
+                  "better). The deconvolution's FRI detection on the mean and maximum spectra is a "
+                  "fixed cost, so its speed-up grows with the number of pixels."),
     }
     return [table1, table1b, table2, table3, table4]
 
