@@ -59,17 +59,17 @@ def tune(n: int = N_TUNE, steps: int = STEPS) -> dict:
     """zeta -> mean PSNR for DPS and INDIGO on both tasks (noise-free validation images)."""
     x = D.heldout_images(n, seed=_TUNE_SEED)
     grid = {}
-    for task in D.TASKS:
+    runs = [(m, "sr4", False) for m in ("dps", "indigo")]
+    runs += [(m, "nonlinear", s) for m in ("dps", "indigo") for s in (False, True)]
+    for method, task, stand_in in runs:
         y = D.degrade(x, task)
-        for method in ("dps", "indigo"):
-            for zeta in ZETA_GRID:
-                x_hat = D.restore(y, task, method, num_steps=steps, zeta=zeta)
-                grid[(method, task, zeta)] = float(np.mean([psnr(a, b) for a, b in zip(x, x_hat)]))
-                print(f"{method:7s} {task:10s} zeta {zeta:5g}: {grid[(method, task, zeta)]:.2f} dB",
-                      flush=True)
-            best = max(ZETA_GRID, key=lambda z: grid[(method, task, z)])
-            print(f"best zeta for {method} on {task}: {best:g} ({grid[(method, task, best)]:.2f} dB)",
-                  flush=True)
+        label = f"{method} {task}" + (" stand-in" if stand_in else "")
+        for zeta in ZETA_GRID:
+            x_hat = D.restore(y, task, method, num_steps=steps, zeta=zeta, stand_in=stand_in)
+            grid[(label, zeta)] = float(np.mean([psnr(a, b) for a, b in zip(x, x_hat)]))
+            print(f"{label:26s} zeta {zeta:5g}: {grid[(label, zeta)]:.2f} dB", flush=True)
+        best = max(ZETA_GRID, key=lambda z: grid[(label, z)])
+        print(f"best zeta for {label}: {best:g} ({grid[(label, best)]:.2f} dB)", flush=True)
     return grid
 
 

@@ -18,7 +18,7 @@ __all__ = ["IMAGE_SHAPE", "HELDOUT_SEED_BASE", "phantoms", "training_images",
            "x0_from_eps", "score_from_denoiser", "posterior_step", "timesteps", "TASKS",
            "MEASUREMENT_SHAPES", "BLUR_SIGMA", "RESPONSE_K", "camera_response", "block_mean",
            "upsample", "degrade", "METHODS", "SAMPLERS", "DEFAULT_STEPS", "DEFAULT_ZETA",
-           "load_prior", "load_indigo_inn", "Sampler", "sample", "restore",
+           "ITERATE_BOUND", "load_prior", "load_indigo_inn", "Sampler", "sample", "restore",
            "posterior_samples", "evaluate"]
 
 #: Shape of the images the diffusion prior was trained on: 32×32 random-ellipse phantoms.
@@ -288,12 +288,17 @@ METHODS: tuple[str, ...] = ("ilvr", "dps", "indigo")
 SAMPLERS: tuple[str, ...] = ("ddpm", "ddim")
 #: Default number of sampling steps (= network evaluations) of :func:`restore`.
 DEFAULT_STEPS: int = 50
-#: Step sizes ζ of DPS and INDIGO, per task, chosen on validation phantoms (held out, but
-#: not the ones the benchmark reports) by ``python -m benchmarks.bench_diffusion --tune``.
+#: Step sizes ζ of DPS and INDIGO, per task (and for the linear stand-ins of the non-linear
+#: task), the best of a grid on 8 validation phantoms (held out, not those the benchmark
+#: reports), noise-free, 50 steps: ``python -m benchmarks.bench_diffusion --tune``.
 DEFAULT_ZETA: dict = {
-    ("dps", "sr4"): 1.0, ("indigo", "sr4"): 1.0,
-    ("dps", "nonlinear"): 1.0, ("indigo", "nonlinear"): 1.0,
+    ("dps", "sr4"): 10.0, ("indigo", "sr4"): 2.0,
+    ("dps", "nonlinear"): 5.0, ("indigo", "nonlinear"): 0.5,
+    ("dps", "nonlinear", "stand-in"): 0.2, ("indigo", "nonlinear", "stand-in"): 0.05,
 }
+#: Iterates are kept in [-ITERATE_BOUND, ITERATE_BOUND] (a healthy run stays within ±5):
+#: a step size far too large then gives a poor image instead of overflowing to NaN.
+ITERATE_BOUND: float = 10.0
 _CACHE: dict = {}
 
 
@@ -432,7 +437,9 @@ class Sampler:
             batch = check_int(batch, "batch", low=1)
         self.stand_in = bool(stand_in)
         if zeta is None and self.method in ("dps", "indigo"):
-            zeta = DEFAULT_ZETA[(self.method, self.task)]
+            key = (self.method, self.task) + (("stand-in",) if self.stand_in
+                                               and self.task == "nonlinear" else ())
+            zeta = DEFAULT_ZETA[key]
         self.zeta = None if zeta is None else self._check_zeta(zeta, batch)
         self.net = load_prior()
         self.generator = torch.Generator().manual_seed(self.seed)
@@ -478,7 +485,15 @@ class Sampler:
         return self.net(x / np.sqrt(ab), sigma)
 
     def step(self) -> dict:
-        """Advance one step; return ``{"t", "x_t", "x0"}`` (images in [0, 1], numpy)."""
+        """Advance one step from time ``t`` to the previous time of the schedule.
+
+        Returns
+        -------
+        dict
+            ``"t"`` (0-based index of the time just left), ``"x"`` the new iterate and
+            ``"x0"`` the network's prediction at ``t``, as images (B, 32, 32) on the [0, 1]
+            scale (not clipped).
+        """
         import torch
 
         if self.done:
@@ -503,11 +518,11 @@ class Sampler:
                 x_new = self._ilvr(x_new, ab_s)
             elif grad_needed:
                 x_new = x_new - self.zeta * self._guidance_grad(x, x0)
-        self.x = x_new.detach()
+        self.x = torch.nan_to_num(x_new.detach(), nan=0.0, posinf=ITERATE_BOUND,
+                                  neginf=-ITERATE_BOUND).clamp(-ITERATE_BOUND, ITERATE_BOUND)
         self.x0 = x0c.detach()
         self.k += 1
-        return {"t": t, "x_t": self._image(self.x),
-                "x0": self._image(self.x0)}
+        return {"t": t, "x": self._image(self.x), "x0": self._image(self.x0)}
 
     def _ilvr(self, x_new, ab_s):
         import torch

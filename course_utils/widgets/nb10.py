@@ -70,8 +70,8 @@ class IndigoDemo(Demo):
     -----
     Each setting was run once by ``python -m course_utils.train indigo-snapshots``
     (:mod:`course_utils.train.indigo_snapshots`: the shipped prior, DDPM respaced to the
-    chosen steps, the ×4 Haar INN, one sampler seed); a live run costs 30 ms per step and
-    image on a laptop core, too slow for a slider, so the widget shows the saved results
+    chosen steps, the ×4 Haar INN, one sampler seed); a live run evaluates the network and
+    its gradient at every step, too slow for a slider, so the widget shows the saved results
     and their PSNR curve over ζ.
     """
 
@@ -99,7 +99,7 @@ class IndigoDemo(Demo):
         ax.set_xticks(range(len(ZETAS)), [f"{z:g}" for z in ZETAS])
         ax.set_xlabel("step size ζ")
         ax.set_ylabel("PSNR (dB)")
-        ax.set_ylim(10, 35)
+        ax.set_ylim(0, 35)
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right", fontsize=7)
 
