@@ -1058,11 +1058,10 @@ def _deconvolution(cube, e, elements, excitation, dwell, mean, *, lam_tv=0.5, la
     K = S.shape[1]
     L = float(np.linalg.eigvalsh(StS)[-1])
     a_ls = np.linalg.solve(StS, StY)
-    # noise of each unregularised map, from differences of neighbouring pixels
-    grid = a_ls.reshape(K, M, N)
-    d = np.concatenate([np.diff(grid, axis=1).reshape(K, -1),
-                        np.diff(grid, axis=2).reshape(K, -1)], 1)
-    sigma_k = np.median(np.abs(d - np.median(d, 1, keepdims=True)), 1) / 0.6745 / np.sqrt(2)
+    # noise of each unregularised map from the Poisson statistics of the mean spectrum ȳ:
+    # Cov(a) = (SᵀS)⁻¹ Sᵀ diag(ȳ) S (SᵀS)⁻¹ (counts have variance = mean)
+    P_ = np.linalg.solve(StS, S.T)                       # (K, C)
+    sigma_k = np.sqrt(np.maximum((P_ ** 2) @ mean[lo:hi + 1], 0.0))
     mu = lam_tv * sigma_k / L
     l1 = lam_l1 * sigma_k / L
     x = np.clip(a_ls, 0, None)
