@@ -108,8 +108,10 @@ class XrfDemo(Demo):
     def setup_figure(self, fig):
         axes = fig.subplots(1, 4, width_ratios=[2.4, 1, 1, 1])
         self.axes = axes
-        e = level(COUNTS_LEVELS[0])["energies"]
-        self.energies = e
+        e_all = level(COUNTS_LEVELS[0])["energies"]
+        # only the channels of the shown range are drawn (fewer vertices to render)
+        self.shown = (e_all >= _E_RANGE[0]) & (e_all <= _E_RANGE[1])
+        self.energies = e = e_all[self.shown]
         ax = axes[0]
         (self.line_data,) = ax.plot(e, np.ones_like(e), color="0.55", lw=0.7,
                                     drawstyle="steps-mid", label="counts")
@@ -124,7 +126,7 @@ class XrfDemo(Demo):
         ax.set_xlabel("energy (keV)")
         ax.set_ylabel("counts per channel (log)")
         ax.legend(loc="upper right", fontsize=7)
-        self.title_spec = ax.set_title("")
+        self.title_spec = ax.set_title("", y=1.01)      # a fixed y: no title layout per draw
         zero = np.zeros((SIZE, SIZE))
         self.images, self.markers, self.titles = [], [], []
         for ax, title in zip(axes[1:], ("truth", "ROI sum", "deconvolution")):
@@ -132,7 +134,7 @@ class XrfDemo(Demo):
                                          interpolation="nearest"))
             (marker,) = ax.plot([0], [0], "+", color="cyan", ms=10, mew=1.5)
             self.markers.append(marker)
-            self.titles.append(ax.set_title(title, fontsize=9))
+            self.titles.append(ax.set_title(title, fontsize=9, y=1.01))
             ax.set_xticks([])
             ax.set_yticks([])
 
@@ -150,15 +152,15 @@ class XrfDemo(Demo):
     def draw(self, state):
         row, col, el, counts = state["row"], state["col"], state["element"], state["counts"]
         truth = painting()["maps"][el]
-        self.line_data.set_ydata(state["spectrum"])
-        self.line_fit.set_ydata(state["model"])
-        self.line_el.set_ydata(state["part"])
+        shown = self.shown
+        self.line_data.set_ydata(state["spectrum"][shown])
+        self.line_fit.set_ydata(state["model"][shown])
+        self.line_el.set_ydata(state["part"][shown])
         g = state["line"]
         half = xrf.fwhm(g["energy"])
         self.window.set_x(g["energy"] - half)
         self.window.set_width(2 * half)
-        inside = (self.energies >= _E_RANGE[0]) & (self.energies <= _E_RANGE[1])
-        top = max(float(state["spectrum"][inside].max()), float(state["model"][inside].max()),
+        top = max(float(state["spectrum"][shown].max()), float(state["model"][shown].max()),
                   1.0)
         self.axes[0].set_ylim(0.5, 2.0 * top)
         total = int(state["spectrum"].sum())
