@@ -194,8 +194,8 @@ def run(quick: bool = False) -> list[dict]:
         for els in (tuple(p["maps"]), cand):
             cpu, qual = {}, {}
             for method in ("nnls", "deconvolution"):
-                maps, cpu[method] = _timed(lambda m=method: xrf.element_maps(
-                    cube_s, energies, els, m), 1 if size > SIZE else repeats)
+                maps, cpu[method] = _timed(lambda m=method, c=cube_s, el_=els: xrf.element_maps(
+                    c, energies, el_, m), 1 if size > SIZE else repeats)
                 qual[method] = xrf.map_quality(maps, p["maps"])
             worst = max(qual["nnls"][el]["correlation"] - qual["deconvolution"][el]["correlation"]
                         for el in p["maps"])
