@@ -31,3 +31,5 @@ __all__ += ["dip_widget"]
 __all__ += ["lifting_widget"]
 from .nb10 import indigo_widget  # noqa: E402  (registers nb10_indigo)
 __all__ += ["indigo_widget"]
+from .nb12 import xrf_widget  # noqa: E402  (registers nb12_xrf)
+__all__ += ["xrf_widget"]
