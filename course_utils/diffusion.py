@@ -376,7 +376,7 @@ class Sampler:
     - ``"dps"`` subtracts :math:`\zeta\,\nabla_{x_t}\|y - A(x_{0,t})\|` (the unsquared norm
       of Chung et al.'s code), through the network;
     - ``"indigo"`` computes :math:`(c_t, d_t) = f_\phi(x_{0,t})`,
-      :math:`\hat x_{0,t} = f_\phi^{-1}(y/s, d_t)` and subtracts
+      :math:`\hat x_{0,t} = f_\phi^{-1}(s\,y, d_t)` (``s`` the INN's scale) and subtracts
       :math:`\zeta\,\nabla_{x_t}\|\hat x_{0,t} - x_{0,t}\|^2` (Algorithm 1 of the talk).
 
     DPS and INDIGO differentiate through the network (one backward pass per step), ILVR
