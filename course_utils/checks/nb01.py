@@ -66,16 +66,19 @@ register_exercise(
            "the rows of Vt.",
            "coefficients = U[:, :k].T @ y / s[:k], then return Vt[:k].T @ coefficients."])
 register_exercise(
-    "1.6", "experiment",
-    task="With the widget's update(sigma=3e-3, k=...), try several truncations and find "
-         "the k with the smallest relative error; set best_k_experiment to it.",
-    hints=["Start from the best k at σ = 1e-2 (44) and at σ = 1e-3 (printed above): where "
-           "should the best k for σ = 3e-3 lie?",
-           "Less noise than σ = 1e-2 means the coefficients reach the noise floor later, so "
-           "more components can be kept. Scan k in steps of 2 or so between 40 and 70 "
-           "and compare update(...)['relative_error'].",
-           "for k in range(40, 71, 2): print(k, update(sigma=3e-3, k=k)['relative_error']) "
-           "and pick the k with the smallest value (refine with steps of 1 around it)."])
+    "1.6", "predict",
+    task="Before running the next cell, predict the truncation k with the smallest relative "
+         "error at sigma = 3e-3, from the best k at sigma = 1e-2 and at sigma = 1e-3 (both "
+         "printed above), and set best_k_experiment to it.",
+    hints=["Less noise means the noise-free coefficients s_i |v_iᵀx| stay above the noise "
+           "level for more indices i: more components are worth keeping. So the best k at "
+           "σ = 3e-3 lies between the two printed ones.",
+           "On the Picard plot the coefficients decay roughly geometrically, so what matters "
+           "is log σ: 3e-3 is about halfway between 1e-2 and 1e-3 on a log scale. The best k "
+           "also depends on the exact coefficients near the crossing, so aim for the middle "
+           "of the range, a little towards the larger noise.",
+           "Halfway between 44 and 66 is 55; the coefficients around i = 50 are close to the "
+           "noise level, so a guess in the low fifties is reasonable."])
 
 #: The forward problem of notebook 01 (section 1), rebuilt by the value checks.
 NOTEBOOK_N, NOTEBOOK_KERNEL_SIGMA = 128, 2.0
@@ -455,7 +458,7 @@ EXPERIMENT_SIGMA = 3e-3
 
 @answer_check("1.6")
 def check_best_truncation(best_k_experiment):
-    """Judge a truncation index found with the widget at σ = 3e-3 (exercise 1.6).
+    """Judge the predicted best truncation index at σ = 3e-3 (exercise 1.6).
 
     Parameters
     ----------
