@@ -1,9 +1,6 @@
 """Tests of the notebook 06 widget: scrubbing through the shipped deep-image-prior snapshots."""
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 import pytest
 
@@ -112,17 +109,6 @@ def test_bad_settings_name_the_control(built):
         update(sigma=-0.1)
     with pytest.raises(ValueError, match="iteration must be one of"):
         update(iteration=7)
-
-
-def test_update_is_instant():
-    _, update = widgets.WIDGETS[NAME]()
-    times = []
-    for params in widgets.sweep_params(NAME):
-        start = time.perf_counter()
-        update(**params)
-        times.append(time.perf_counter() - start)
-    # benchmarks/bench_widgets.py measures the 100 ms budget; only gross slowness fails here.
-    assert statistics.median(times) < 0.5
 
 
 def test_numpy_side_imports_without_torch():

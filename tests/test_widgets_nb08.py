@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import statistics
-import time
 
 import numpy as np
 import pytest
@@ -84,18 +82,6 @@ def test_bad_settings_are_rejected_with_the_control_name(built):
         CTSparseViewDemo(seed=-1)
     with pytest.raises(ValueError, match="source must be a seed or 'shepp_logan'"):
         CTSparseViewDemo(source="camera")
-
-
-def test_update_latency_is_within_a_generous_bound():
-    # benchmarks/bench_widgets.py measures the 300 ms budget; on a busy shared test
-    # machine only gross slowness (a median above 1 s for new settings) fails here.
-    _, update = widgets.WIDGETS[NAME]()
-    times = []
-    for params in widgets.sweep_params(NAME)[:8]:
-        start = time.perf_counter()
-        update(**params)
-        times.append(time.perf_counter() - start)
-    assert statistics.median(times) < 1.0
 
 
 def test_numpy_side_imports_without_torch():

@@ -1,9 +1,6 @@
 """Tests of the notebook 09 widget: wavelet shrinkage with Haar, 5/3 and the learned lifting."""
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 import pytest
 
@@ -85,14 +82,3 @@ def test_bad_settings_name_the_control(built):
         nb09.denoise_with(0.1, 1.0, "db4")
     with pytest.raises(ValueError, match="factor must be >= 0"):
         nb09.denoise_with(0.1, -1.0, "haar")
-
-
-def test_update_is_instant():
-    _, update = widgets.WIDGETS[NAME]()
-    times = []
-    for params in widgets.sweep_params(NAME):
-        start = time.perf_counter()
-        update(**params)
-        times.append(time.perf_counter() - start)
-    # benchmarks/bench_widgets.py measures the 100 ms budget; only gross slowness fails here.
-    assert statistics.median(times) < 0.5
