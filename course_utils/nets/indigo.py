@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .lifting import LiftingCNN, _check_image_batch, _check_positive_int, haar_merge, haar_split
+from .lifting import (LearnedLifting, LiftingCNN, _check_image_batch, _check_positive_int,
+                      haar_merge, haar_split)
 
 __all__ = ["INDIGO_INN_ARCH", "HaarDetailINN", "LearnedDegradationINN", "MonotoneMap",
            "build_indigo_inn"]
@@ -104,8 +105,9 @@ class MonotoneMap(nn.Module):
 class LearnedDegradationINN(nn.Module):
     r"""An INN trained so that its coarse band reproduces a non-linear ×2 degradation.
 
-    One Haar split, ``num_steps`` lifting steps :math:`d \leftarrow d - P_k(c)`,
-    :math:`c \leftarrow c + U_k(d)` (so ``c`` can become a blurred average), then a
+    One level of notebook 09's :class:`~course_utils.nets.lifting.LearnedLifting` (a Haar
+    split and ``num_steps`` lifting steps :math:`d \leftarrow d - P_k(c)`,
+    :math:`c \leftarrow c + U_k(d)`, so ``c`` can become a blurred average), then a
     :class:`MonotoneMap` of ``c`` (the camera's response). Trained by INDIGO's loss
     :math:`\|c - y\|^2` on pairs ``(x, y)`` (``python -m course_utils.train indigo-inn``);
     the details ``d`` keep what the degradation lost. Exactly invertible for any weights.
@@ -116,13 +118,9 @@ class LearnedDegradationINN(nn.Module):
                  num_layers: int = INDIGO_INN_ARCH["num_layers"],
                  ramps: int = INDIGO_INN_ARCH["ramps"]):
         super().__init__()
-        num_steps = _check_positive_int(num_steps, "num_steps")
-        self.predictors = nn.ModuleList(LiftingCNN(1, 3, hidden, num_layers)
-                                        for _ in range(num_steps))
-        self.updaters = nn.ModuleList(LiftingCNN(3, 1, hidden, num_layers)
-                                      for _ in range(num_steps))
+        self.lifting = LearnedLifting(1, levels=1, num_steps=num_steps, hidden=hidden,
+                                      num_layers=num_layers)
         self.response = MonotoneMap(ramps)
-        self.levels = 1
 
     @property
     def scale(self) -> float:
@@ -131,22 +129,14 @@ class LearnedDegradationINN(nn.Module):
 
     def forward(self, x: torch.Tensor):
         """``x`` (B, 1, M, N) → ``(c, [d])`` with ``c`` (B, 1, M/2, N/2), ``d`` (B, 3, M/2, N/2)."""
-        x = _check_image_batch(x, "x", 1, 2)
-        c, d = haar_split(x)
-        for predict, update in zip(self.predictors, self.updaters):
-            d = d - predict(c)
-            c = c + update(d)
+        c, d = self.lifting(x)
         return self.response(c), [d]
 
     def inverse(self, c: torch.Tensor, details) -> torch.Tensor:
         """Undo :meth:`forward` for any coarse band ``c`` (e.g. the measurement)."""
         if len(details) != 1:
             raise ValueError(f"details must hold 1 tensor, got {len(details)}")
-        c, d = self.response.inverse(c), details[0]
-        for predict, update in zip(reversed(self.predictors), reversed(self.updaters)):
-            c = c - update(d)
-            d = d + predict(c)
-        return haar_merge(c, d)
+        return self.lifting.inverse_level(0, self.response.inverse(c), details[0])
 
 
 def build_indigo_inn(**arch) -> LearnedDegradationINN:
