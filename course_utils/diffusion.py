@@ -468,7 +468,13 @@ class Sampler:
     def _setup_guidance(self):
         linear_task = "sr4" if self.task == "sr4" else "sr2"
         self.factor = 4 if self.task == "sr4" else 2
-        if self.method == "dps":
+        if self.method == "ilvr":
+            import torch.nn.functional as F
+
+            # the measurement upsampled to the image grid, in the model's range (fixed)
+            self.y_up = 2.0 * F.interpolate(self.y, scale_factor=self.factor,
+                                            mode="nearest") - 1.0
+        elif self.method == "dps":
             self.A = _torch_task(linear_task if self.stand_in else self.task)
         elif self.method == "indigo":
             inn_task = linear_task if (self.stand_in or self.task == "sr4") else "nonlinear"
@@ -531,9 +537,8 @@ class Sampler:
         def low(v):
             return F.interpolate(F.avg_pool2d(v, self.factor), scale_factor=self.factor,
                                  mode="nearest")
-        y_model = 2.0 * F.interpolate(self.y, scale_factor=self.factor, mode="nearest") - 1.0
         noise = torch.randn(x_new.shape, generator=self.generator)
-        ref = np.sqrt(ab_s) * y_model + np.sqrt(1 - ab_s) * noise
+        ref = np.sqrt(ab_s) * self.y_up + np.sqrt(1 - ab_s) * noise
         return x_new - low(x_new) + low(ref)
 
     def _guidance_grad(self, x, x0):
