@@ -50,12 +50,19 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# Extras that environment.yml (Binder, conda users, the hub's single-user image) carries.
+# The others (browser, site, hub) are the CI's own tooling: a student never needs them.
+ENVIRONMENT_EXTRAS = ("test", "dev")
+
+
 def pyproject_requirements(data: dict) -> dict[str, Requirement]:
-    """Runtime and optional requirements of a parsed pyproject.toml, by normalised name."""
+    """Runtime requirements and those of the ``ENVIRONMENT_EXTRAS`` of a parsed
+    pyproject.toml, by normalised name."""
     project = data["project"]
     lines = list(project.get("dependencies", []))
-    for extra in project.get("optional-dependencies", {}).values():
-        lines.extend(extra)
+    extras = project.get("optional-dependencies", {})
+    for name in ENVIRONMENT_EXTRAS:
+        lines.extend(extras.get(name, []))
     requirements = {}
     for line in lines:
         requirement = Requirement(line)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -16,6 +17,9 @@ __all__ = [
     "WIDGETS", "WIDGET_KINDS", "sweep_params", "corner_combos", "friendly_message",
     "display_mode", "build",
 ]
+
+#: Set (to anything but "" or "0") to add a static gallery to every widget's display.
+GALLERY_ENV = "COURSE_WIDGET_GALLERY"
 
 WIDGETS: dict[str, Callable[..., tuple]] = {}
 WIDGET_KINDS: dict[str, str] = {}
@@ -292,7 +296,20 @@ def _box_class():
         import ipywidgets as w
 
         class DemoBox(w.VBox, DemoWidget):
-            """A VBox holding the controls, the status line and the figure."""
+            """A VBox holding the controls, the status line and the figure.
+
+            When the environment variable ``COURSE_WIDGET_GALLERY`` is set (the static
+            course site's build), its display also carries a ``text/html`` gallery of the
+            pictures at a few settings of the main control, for viewers without a kernel.
+            """
+
+            def _repr_mimebundle_(self, **kwargs):
+                bundle = super()._repr_mimebundle_(**kwargs)
+                if bundle is not None and os.environ.get(GALLERY_ENV, "") not in ("", "0"):
+                    from .gallery import gallery_html
+                    bundle = dict(bundle)
+                    bundle["text/html"] = gallery_html(self.demo)
+                return bundle
 
         _BOX_CLASS = DemoBox
     return _BOX_CLASS
@@ -426,7 +443,9 @@ class Demo:
                        layout=w.Layout(flex_flow="row wrap"))
         status_row = w.HBox([self._progress_bar, self.status, self.readout])
 
+        canvas.add_class("course-demo-figure")
         box = _box_class()([panel, status_row, self.error, canvas])
+        box.add_class("course-demo")
         box.figure = self.figure
         box.demo = self
         box.update = self.update
