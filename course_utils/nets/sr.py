@@ -8,6 +8,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .._bicubic import bicubic_matrix
+
 __all__ = ["SR_ARCH", "SR_NET_NAMES", "SIGMA_NORM", "bicubic_torch", "PreUpsampling",
            "PostUpsampling",
            "Progressive", "BackProjection", "Discriminator", "build_sr_net", "count_parameters",
@@ -27,8 +29,6 @@ SIGMA_NORM: float = 10 / 255
 
 @functools.lru_cache(maxsize=64)
 def _matrix(n: int, scale: int) -> torch.Tensor:
-    from ..sr import bicubic_matrix
-
     return torch.from_numpy(np.array(bicubic_matrix(n, scale), dtype=np.float32))
 
 

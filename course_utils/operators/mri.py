@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kspace import PATTERNS, _check_mask, _fft2c, _ifft2c, sampling_mask, trajectory
 from .._validate import as_array, check_choice, check_int, check_scalar, check_shape
-from ..mri import PATTERNS, _check_mask, _fft2c, _ifft2c, sampling_mask, trajectory
 from .base import LinearOperator
 from .registry import register_operator
 
