@@ -41,6 +41,12 @@ CONDA_NAME = {
 PIP_ONLY = {"bm3d"}
 # Conda packages that are not Python requirements of the project.
 CONDA_TOOLING = {"python", "pip"}
+# Only a JupyterHub single-user image needs these (deploy/README.md): the server the hub
+# starts for each student and nbgitpuller for the course links. They are in environment.yml
+# (which repo2docker builds the image from) but in no extra of pyproject.toml.
+# conda-forge name -> the pyproject requirement of the ``hub`` extra whose version
+# specifier it must repeat (None: no counterpart).
+HUB_IMAGE = {"jupyterhub-singleuser": "jupyterhub", "nbgitpuller": None}
 
 _CONDA_SPEC = re.compile(r"^([A-Za-z0-9_.\-]+)\s*(.*)$")
 
@@ -130,7 +136,8 @@ def compare(requirements: dict[str, Requirement], conda: dict, pip: dict) -> lis
         problems.append(f"missing from environment.yml: {', '.join(missing)}")
     if versions:
         problems.append("version specifiers differ: " + "; ".join(versions))
-    expected_conda = {CONDA_NAME[n] for n in requirements if n in CONDA_NAME} | CONDA_TOOLING
+    expected_conda = ({CONDA_NAME[n] for n in requirements if n in CONDA_NAME} | CONDA_TOOLING
+                      | set(HUB_IMAGE))
     extra = sorted(set(conda) - expected_conda) + sorted(
         f"{n} (pip)" for n in set(pip) - (set(requirements) & PIP_ONLY))
     if extra:
@@ -190,6 +197,20 @@ def test_compare_reports_each_kind_of_disagreement(environment, pyproject):
     assert "missing from environment.yml: pytorch-cpu (conda, for torch)" in problems
     assert "scipy: environment.yml has '>=0.1', pyproject.toml has '>=1.10'" in problems
     assert "in environment.yml but not in pyproject.toml: pandas" in problems
+
+
+def test_hub_image_packages(environment, pyproject):
+    """The single-user image gets jupyterhub-singleuser (the hub's version) and nbgitpuller."""
+    conda, _, _ = environment_packages(environment)
+    hub_extra = {normalise(Requirement(line).name): Requirement(line)
+                 for line in pyproject["project"]["optional-dependencies"].get("hub", [])}
+    for name, counterpart in HUB_IMAGE.items():
+        assert name in conda, f"{name} is missing from environment.yml"
+        if counterpart is not None:
+            assert counterpart in hub_extra, f"pyproject.toml's hub extra lacks {counterpart}"
+            assert conda[name] == hub_extra[counterpart].specifier, (
+                f"{name}: environment.yml has '{conda[name]}', the hub extra has "
+                f"'{hub_extra[counterpart].specifier}' for {counterpart}")
 
 
 @pytest.mark.parametrize("spec, expected", [
