@@ -75,6 +75,13 @@ def test_sweep_params_rejects_unknown_name():
 
 
 # -- every widget, every control at both ends ------------------------------------------------
+def _png_pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_every_setting_gives_a_picture_or_a_message(name, built):
     widget, update = built(name)
@@ -83,6 +90,14 @@ def test_every_setting_gives_a_picture_or_a_message(name, built):
     for params in widgets.sweep_params(name):
         numbers = update(**params)
         _check_numbers(numbers, name, params)
+        # The picture sent to the page (layers + the changed artists) is what a full
+        # redraw of the figure gives, up to anti-aliasing where layers are composited.
+        frame = _png_pixels(widget.demo.render_png())
+        fig.canvas.draw()
+        full = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(np.int16)
+        differ = np.abs(frame - full).max(axis=-1) > 8
+        assert differ.mean() < 1e-4, (f"{name}{params}: {differ.sum()} pixels of the "
+                                      "widget's picture differ from a full redraw")
         for ax in fig.axes:
             for image in ax.images:
                 data = np.asarray(image.get_array(), dtype=float)

@@ -400,14 +400,25 @@ class Demo:
             self._image.value = self.render_png()
 
     def render_png(self) -> bytes:
-        """The figure as PNG bytes, at the figure's own size and resolution."""
-        import io
-        buffer = io.BytesIO()
-        # Light compression: encoding at zlib level 1 is faster than the default 6 and
-        # the bytes only travel to the browser on this machine or nearby.
-        self.figure.savefig(buffer, format="png", dpi=self.figure.dpi,
-                            pil_kwargs={"compress_level": 1})
-        return buffer.getvalue()
+        """The figure as PNG bytes, at the figure's own size and resolution.
+
+        Off ipympl, frames come from a :class:`~course_utils.widgets._render.LayeredRenderer`:
+        after the first frames it redraws only the artists that ``draw`` changed, on top
+        of cached layers of everything else (ticks, labels, legends), which is most of a
+        full redraw's cost.
+        """
+        if self.mode == "ipympl":
+            import io
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="png", dpi=self.figure.dpi,
+                                pil_kwargs={"compress_level": 1})
+            return buffer.getvalue()
+        if self._layers is None:
+            from ._render import LayeredRenderer
+            self._layers = LayeredRenderer(self.figure)
+        return self._layers.png()
+
+    _layers = None
 
     # The inline figure is an ``ipywidgets.Image`` whose bytes are replaced on each update.
     # It is deliberately not an ``ipywidgets.Output`` captured with ``with output:``:
@@ -446,6 +457,7 @@ class Demo:
         canvas.add_class("course-demo-figure")
         box = _box_class()([panel, status_row, self.error, canvas])
         box.add_class("course-demo")
+        box.add_class(f"course-demo-{self.kind}")  # the latency budget, for browser tests
         box.figure = self.figure
         box.demo = self
         box.update = self.update
