@@ -48,7 +48,7 @@ test: $(STAMP)
 
 # JupyterLab in Debian's Chromium (apt-get install chromium when missing; never a browser
 # download), driven by playwright: Run All in every notebook, then every widget's first control.
-test-browser: $(STAMP)
+test-browser: $(STAMP) docs/_build/html/index.html
 	@command -v chromium >/dev/null || $(SUDO) apt-get install -y -q chromium >/dev/null \
 	    || { echo "test-browser: Chromium is missing; install it with: apt-get install -y chromium"; exit 1; }
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
@@ -57,6 +57,10 @@ test-browser: $(STAMP)
 site: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	$(PY) docs/build.py
+
+# test-browser also checks the site: build it first if it was never built.
+docs/_build/html/index.html:
+	$(MAKE) site
 
 test-hub: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
