@@ -51,18 +51,29 @@ def test_changed_data_takes_the_fast_path_and_matches_a_full_redraw():
     assert layers.full_builds == 1 and layers.fast_frames == 4
 
 
-def test_a_changed_title_joins_the_changing_artists():
+def test_titles_change_on_the_fast_path():
     fig, ax1, ax2, line, image, title = _figure()
     layers = LayeredRenderer(fig)
     layers.render()
-    title.set_text("changed")
+    for text in ("changed", "again", ""):  # an empty text is never drawn: still seen
+        title.set_text(text)
+        _assert_same(layers.render(), _full(fig))
+    assert layers.full_builds == 1 and layers.fast_frames == 3
+
+
+def test_a_changed_axis_label_joins_the_changing_artists():
+    fig, ax1, ax2, line, image, title = _figure()
+    ax1.set_xlabel("")
+    layers = LayeredRenderer(fig)
+    layers.render()
+    ax1.set_xlabel("first")
     _assert_same(layers.render(), _full(fig))
-    assert layers.full_builds == 2          # learnt: the title changes
-    title.set_text("again")
+    assert layers.full_builds == 2          # learnt: that axis changes
+    ax1.set_xlabel("second")
     _assert_same(layers.render(), _full(fig))
-    assert layers.full_builds == 2 and layers.fast_frames == 1
-    title.set_text("")                       # an empty text is never drawn: still seen
+    ax1.set_xlabel("")
     _assert_same(layers.render(), _full(fig))
+    assert layers.full_builds == 2 and layers.fast_frames == 2
 
 
 def test_new_limits_redraw_that_axes_whole():

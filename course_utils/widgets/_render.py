@@ -29,8 +29,10 @@ import numpy as np
 
 __all__ = ["LayeredRenderer", "encode_png"]
 
-# Artists that usually carry the data a control changes: treated as changing from the
-# first frame on, so that the first move of a slider already takes the fast path.
+# Artists that usually carry what a control changes (the data, and the titles and
+# annotations that quote numbers): treated as changing from the first frame on, so that
+# the first move of a slider already takes the fast path. Drawing one that did not
+# change costs little; learning one late costs a rebuild of the layers.
 _DATA_TYPES: tuple = ()
 
 
@@ -40,7 +42,8 @@ def _data_types() -> tuple:
         from matplotlib.collections import Collection
         from matplotlib.image import AxesImage
         from matplotlib.lines import Line2D
-        _DATA_TYPES = (Line2D, AxesImage, Collection)
+        from matplotlib.text import Text
+        _DATA_TYPES = (Line2D, AxesImage, Collection, Text)
     return _DATA_TYPES
 
 
