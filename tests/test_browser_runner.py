@@ -55,7 +55,8 @@ def test_lab_settings_put_every_cell_in_the_page_and_fetch_nothing(run_lab, tmp_
                           "tracker.jupyterlab-settings").read_text())
     news = json.loads((tmp_path / "@jupyterlab/apputils-extension/"
                        "notification.jupyterlab-settings").read_text())
-    assert tracker["windowingMode"] == "none" and tracker["autoStartDefaultKernel"] is True
+    assert tracker["windowingMode"] == "contentVisibility"
+    assert tracker["autoStartDefaultKernel"] is True
     assert news == {"fetchNews": "false", "checkForUpdates": False}
 
 

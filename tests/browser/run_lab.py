@@ -90,11 +90,12 @@ def port_is_free(port: int) -> bool:
 
 
 def lab_settings(settings_dir: Path) -> None:
-    """User settings of the test's JupyterLab: every cell in the page (no windowing, so
-    that every output and widget is in the DOM), no news or update checks (no network)."""
+    """User settings of the test's JupyterLab: JupyterLab's own defaults (every cell in the
+    page, off-screen ones skipped by the browser's ``content-visibility``), except that a
+    notebook starts its kernel without asking and no news or update checks (no network)."""
     files = {
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings":
-            {"windowingMode": "none", "autoStartDefaultKernel": True},
+            {"windowingMode": "contentVisibility", "autoStartDefaultKernel": True},
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
             {"fetchNews": "false", "checkForUpdates": False},
         "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings":
@@ -221,10 +222,22 @@ _ARM_JS = """(i) => {
   const readout = box.querySelector('.widget-readout');
   if (readout) new MutationObserver(mark).observe(readout,
       {characterData: true, childList: true, subtree: true});
+  // Informative marks: the kernel's "computing…" arriving, and the new picture's bytes.
+  const status = box.querySelectorAll('.widget-hbox')[1];
+  if (status) {
+    const seen = new MutationObserver(() => {
+      if (probe.computing === undefined && status.innerText.includes('computing')) {
+        probe.computing = performance.now(); seen.disconnect();
+      }
+    });
+    seen.observe(status, {characterData: true, childList: true, subtree: true});
+  }
   const observer = new MutationObserver(() => {
     if (img.src === probe.src) return;
+    probe.arrived = performance.now();
     observer.disconnect();
-    img.decode().then(() => requestAnimationFrame(() => { probe.end = performance.now(); }),
+    img.decode().then(() => { probe.decoded = performance.now();
+                              requestAnimationFrame(() => { probe.end = performance.now(); }); },
                       () => { probe.end = performance.now(); probe.error = 'undecodable'; });
   });
   observer.observe(img, {attributes: true, attributeFilter: ['src']});
@@ -320,7 +333,7 @@ class NotebookRun:
             if not cell.get("outputs") and cell.get("execution_count") is None \
                     and "".join(cell["source"]).strip():
                 self.result["errors"].append(f"cell {index} was not executed")
-        text = self.page.locator(".jp-NotebookPanel").first.inner_text(timeout=10_000)
+        text = self.page.locator(".jp-NotebookPanel").first.text_content(timeout=10_000)
         for marker in ("Error displaying widget", "Loading widget..."):
             if marker in text:
                 self.result["errors"].append(f"a widget shows '{marker}'")
@@ -410,6 +423,11 @@ class NotebookRun:
             raise RuntimeError(probe["error"])
         if probe["start"] is None:
             raise RuntimeError("the control's release was not seen")
+        if probe.get("computing") is not None and probe.get("arrived") is not None:
+            entry.setdefault("phases_ms", []).append(
+                [round(probe["computing"] - probe["start"], 1),
+                 round(probe["arrived"] - probe["computing"], 1),
+                 round(probe["end"] - probe["arrived"], 1)])
         return probe["end"] - probe["start"]
 
     def fail_artifacts(self):
@@ -526,8 +544,10 @@ def run(only=None, port=None, parallel=2, headed=False, log=print) -> dict:
                     nb.move_widgets()
                     lat = [x for w in nb.result["widgets"] for x in w["latency_ms"]]
                     ker = [x for w in nb.result["widgets"] for x in w.get("kernel_ms", [])]
+                    phases = [x for w in nb.result["widgets"] for x in w.get("phases_ms", [])]
                     log(f"  widgets of {nb.rel}: {len(nb.result['widgets'])}, "
-                        f"latencies {lat} ms (kernel callback {ker} ms)")
+                        f"latencies {lat} ms (kernel callback {ker} ms; to the kernel, "
+                        f"to the picture, to the screen: {phases})")
                 if nb.result["errors"]:
                     nb.fail_artifacts()
                 nb.close()
