@@ -103,3 +103,32 @@ def test_winnet_without_weights_raises_and_names_the_command(tmp_path, monkeypat
             denoisers.denoise(torch.zeros(8, 8).numpy(), 0.1, method="winnet")
     finally:
         denoisers.load_winnet.cache_clear()
+
+
+# -- training cost: process CPU seconds, for every entry ------------------------------------
+def test_every_entry_records_train_cpu_seconds_and_no_wall_time():
+    """Training cost is process CPU time (``time.process_time``), comparable between
+    machines and unaffected by other jobs; wall-clock ``train_seconds`` is not recorded."""
+    for name, entry in weights.registry().items():
+        cpu = entry.get("train_cpu_seconds")
+        assert isinstance(cpu, int) and cpu > 0, (name, cpu)
+        assert cpu <= 3600, name  # COURSE: <= 60 CPU minutes per network
+        assert "train_seconds" not in entry, name
+
+
+def test_trainers_record_cpu_seconds():
+    """Every trainer that writes a registry entry passes ``train_cpu_seconds`` and never
+    wall-clock ``train_seconds``."""
+    from pathlib import Path
+
+    import course_utils.train as train
+
+    sources = {p.name: p.read_text(encoding="utf-8")
+               for p in Path(train.__file__).parent.glob("*.py")}
+    writers = {name for name, src in sources.items()
+               if "register(" in src and not name.startswith("_")}
+    assert {"lista.py", "gdnet.py", "dip.py", "generator.py", "denoiser.py",
+            "indigo_snapshots.py"} <= writers
+    for name in writers:
+        assert "train_cpu_seconds=" in sources[name], name
+        assert not re.search(r"\btrain_seconds\s*=", sources[name]), name

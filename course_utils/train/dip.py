@@ -126,13 +126,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> Path:
     """Compute the snapshots and save them (registered when written to the shipped file)."""
     start = time.process_time()
-    wall = time.perf_counter()
     state = compute_snapshots(num_iters=args.num_iters)
+    cpu_seconds = time.process_time() - start
+    print(f"snapshots computed in {cpu_seconds:.0f} CPU s", flush=True)
     return save_and_register(state, _NAME, args.out, command=_COMMAND,
                              image=SNAPSHOT_SETTINGS["image"], size=SNAPSHOT_SETTINGS["size"],
                              ratios=list(RATIOS), sigmas=list(SIGMAS),
                              num_iters=args.num_iters, snapshot_iters=list(SNAPSHOT_ITERS),
                              seeds={k: SNAPSHOT_SETTINGS[k] for k in
                                     ("mask_seed", "noise_seed", "seed")},
-                             train_cpu_seconds=round(time.process_time() - start),
-                             train_seconds=round(time.perf_counter() - wall))
+                             train_cpu_seconds=round(cpu_seconds))

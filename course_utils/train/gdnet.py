@@ -134,11 +134,11 @@ def train(*, num_steps=DEFAULTS["num_steps"], out_dir=None,
     test_images = heldout_images(128)
     written = []
     for k in steps_list:
-        t0 = time.perf_counter()
+        cpu0 = time.process_time()
         net = train_gdnet(k, natural, phantoms, iterations=iterations, batch_size=batch_size,
                           patch_size=patch_size, lr=lr, seed=seed, channels=channels,
                           depth=depth, log_every=log_every, verbose=verbose)
-        elapsed = time.perf_counter() - t0
+        cpu_seconds = time.process_time() - cpu0
         scores = evaluate(net, test_images, seed=seed)
         name = gdnet_weights_name(k)
         path = out_dir / f"{name}.pt"
@@ -151,10 +151,11 @@ def train(*, num_steps=DEFAULTS["num_steps"], out_dir=None,
                                       ("kernel", "kernel_size", "kernel_sigma", "sigma")},
                              iterations=iterations, batch_size=batch_size,
                              patch_size=patch_size, lr=lr, seed=seed, threads=threads,
-                             train_seconds=round(elapsed),
+                             train_cpu_seconds=round(cpu_seconds),
                              heldout_psnr={n: round(v, 2) for n, v in scores.items()})
         if verbose:
-            print(f"saved {path} after {elapsed:.0f} s; held-out PSNR "
+            print(f"saved {path} after {cpu_seconds:.0f} CPU s (SHA-256 "
+                  f"{weights.sha256_file(path)}); held-out PSNR "
                   + ", ".join(f"{n} {v:.2f} dB" for n, v in scores.items()), flush=True)
         written.append(path)
     return written

@@ -90,11 +90,9 @@ def main(args: argparse.Namespace) -> Path:
     """Compute the snapshots and save them (registered with the prior's SHA-256)."""
     from .. import weights
 
-    t0 = time.perf_counter()
     state = compute_snapshots()
     return save_and_register(state, _NAME, args.out, command=_COMMAND,
                              settings=SNAPSHOT_SETTINGS, sigmas=list(SIGMAS_N),
                              zetas=list(ZETAS), steps=list(STEPS),
                              prior_sha256=weights.registry()["diffusion"]["sha256"],
-                             train_seconds=round(time.perf_counter() - t0),
                              train_cpu_seconds=round(float(state["cpu_seconds"].sum())))

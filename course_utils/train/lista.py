@@ -151,11 +151,11 @@ def train(*, layers=DEFAULTS["layers"], out_dir=None, samples: int = DEFAULTS["s
         f"{time.perf_counter() - t0:.0f} s", flush=True)
     written = []
     for num_layers in layers:
-        t0 = time.perf_counter()
+        cpu0 = time.process_time()
         net = train_lista(num_layers, y, z_star, iterations=iterations, batch_size=batch_size,
                           lr=lr, seed=seed, per_atom=per_atom, validation=validation,
                           verbose=verbose)
-        elapsed = time.perf_counter() - t0
+        cpu_seconds = time.process_time() - cpu0
         name = lista_weights_name(num_layers)
         path = out_dir / f"{name}.pt"
         torch.save({k: v.detach().contiguous() for k, v in net.state_dict().items()}, path)
@@ -163,9 +163,11 @@ def train(*, layers=DEFAULTS["layers"], out_dir=None, samples: int = DEFAULTS["s
             weights.register(name, path.name, _COMMAND, arch=net.arch(),
                              problem=dict(LISTA_SETTINGS), samples=samples,
                              iterations=iterations, batch_size=batch_size, lr=lr, seed=seed,
-                             threads=threads, train_seconds=round(elapsed),
+                             threads=threads, train_cpu_seconds=round(cpu_seconds),
                              validation_nmse_db=round(_nmse_db(net, *validation), 2))
-        log(f"saved {path} after {elapsed:.0f} s", flush=True)
+        log(f"saved {path} after {cpu_seconds:.0f} CPU s; validation NMSE "
+            f"{_nmse_db(net, *validation):.2f} dB; SHA-256 {weights.sha256_file(path)}",
+            flush=True)
         written.append(path)
     return written
 
