@@ -226,7 +226,7 @@ _ARM_JS = """(i) => {
   const status = box.querySelectorAll('.widget-hbox')[1];
   if (status) {
     const seen = new MutationObserver(() => {
-      if (probe.computing === undefined && status.innerText.includes('computing')) {
+      if (probe.computing === undefined && status.textContent.includes('computing')) {
         probe.computing = performance.now(); seen.disconnect();
       }
     });
@@ -346,6 +346,11 @@ class NotebookRun:
         for i in range(count):
             box = page.locator(".course-demo").nth(i)
             box.scroll_into_view_if_needed(timeout=10_000)
+            # Rendered once on screen (content-visibility skips off-screen cells).
+            page.wait_for_function(
+                "(i) => document.querySelectorAll('.course-demo')[i]"
+                ".getBoundingClientRect().height > 0", arg=i, timeout=10_000)
+            page.wait_for_timeout(300)
             kind = _kind_from_classes(box)
             entry = {"index": i, "kind": kind, "control": None, "latency_ms": [],
                      "error": None}
@@ -365,18 +370,30 @@ class NotebookRun:
             ".widget-slider, .widget-dropdown, .widget-toggle-buttons")
         first = controls.first
         classes = first.get_attribute("class") or ""
-        label = first.locator(".widget-label").first.inner_text(timeout=5_000)
+        # textContent, not innerText: off-screen cells are not rendered
+        # (content-visibility), and innerText is empty there.
+        label = first.locator(".widget-label").first.text_content(timeout=5_000).strip()
         if not page.evaluate(_ARM_JS, i):
             raise RuntimeError(page.evaluate("() => window.__probe.error"))
         if "widget-slider" in classes:
             entry["control"] = f"slider '{label}'"
             readout = first.locator(".widget-readout")
-            before = readout.inner_text(timeout=5_000)
+            before = readout.text_content(timeout=5_000)
             handle = first.locator(".noUi-handle")
-            track = first.locator(".noUi-target").bounding_box()
-            grip = handle.bounding_box()
-            x = grip["x"] + grip["width"] / 2
-            y = grip["y"] + grip["height"] / 2
+            # Cells above may still be laid out as they come into view: aim only once
+            # the handle itself is what lies under the pointer.
+            for _ in range(10):
+                handle.scroll_into_view_if_needed(timeout=5_000)
+                page.wait_for_timeout(150)
+                track = first.locator(".noUi-target").bounding_box()
+                grip = handle.bounding_box()
+                x = grip["x"] + grip["width"] / 2
+                y = grip["y"] + grip["height"] / 2
+                if handle.evaluate("(el, [x, y]) => el.contains(document.elementFromPoint(x, y))",
+                                   [x, y]):
+                    break
+            else:
+                raise RuntimeError("the slider's handle never came under the pointer")
             position = (x - track["x"]) / max(track["width"], 1.0)
             direction = 1 if position < 0.6 else -1
             # Drag in small steps until the value changes (a selection slider with few
@@ -386,7 +403,7 @@ class NotebookRun:
             changed = False
             for k in range(1, 21):
                 page.mouse.move(x + direction * k * 0.05 * track["width"], y)
-                if readout.inner_text(timeout=5_000) != before:
+                if readout.text_content(timeout=5_000) != before:
                     changed = True
                     break
             page.mouse.up()
@@ -413,8 +430,8 @@ class NotebookRun:
         try:
             page.wait_for_function(
                 "(i) => /\\d+ ms/.test(document.querySelectorAll('.course-demo')[i]"
-                ".querySelectorAll('.widget-hbox')[1].innerText)", arg=i, timeout=5_000)
-            status = box.locator(".widget-hbox").nth(1).inner_text(timeout=5_000)
+                ".querySelectorAll('.widget-hbox')[1].textContent)", arg=i, timeout=5_000)
+            status = box.locator(".widget-hbox").nth(1).text_content(timeout=5_000)
             entry.setdefault("kernel_ms", []).append(
                 float(re.search(r"(\d+) ms", status).group(1)))
         except Exception:  # noqa: BLE001 - the kernel time is informative only
