@@ -11,11 +11,12 @@
    time, and waits for the kernel to be idle; then saves each one (*File → Save*) and fails
    on any error output in a cell not tagged ``raises-exception``, and on any widget that
    JupyterLab could not display;
-4. one notebook at a time (nothing else running), drags the first slider (or picks another
-   option of the first dropdown or toggle) of every course widget three times, requires
-   that the picture in that widget's own output changes each time, and records the
-   latency from the release of the mouse (or the choice) to the new picture decoded in
-   the page;
+4. one notebook at a time (nothing else running, and only its page open: each page is
+   closed after its Run All and the notebook reopened on its still-running kernel, whose
+   widgets come back as after a reload), drags the first slider (or picks another option
+   of the first dropdown or toggle) of every course widget three times, requires that the
+   picture in that widget's own output changes each time, and records the latency from
+   the release of the mouse (or the choice) to the new picture decoded in the page;
 5. writes ``benchmarks/results/browser.json``; on failure also a screenshot and the
    JupyterLab log under ``benchmarks/results/browser/``;
 6. checks the built course site with ``docs/check_site.py`` unless ``--no-site``.
@@ -289,6 +290,27 @@ class NotebookRun:
                 if attempt:
                     raise RuntimeError("Run All Cells started nothing within 20 s")
 
+    def reopen(self, context):
+        """Open the notebook again in a fresh page, on its still-running kernel: the
+        widgets come back from the kernel, as after reloading JupyterLab."""
+        self.page = context.new_page()
+        self.page_errors = []
+        self.page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+        self.page.goto(f"{self.lab.base}/lab/workspaces/{_slug(self.rel)}-widgets/tree/"
+                       f"{self.rel}?reset&token={self.lab.token}", timeout=60_000)
+        self.page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+        self.page.wait_for_selector(".course-demo img.course-demo-figure", state="attached",
+                                    timeout=60_000)
+
+    def shutdown_kernel(self):
+        """Stop this notebook's kernel (its session) once its widgets are done."""
+        try:
+            for session in self.lab.api("GET", "/api/sessions"):
+                if session.get("path", "").endswith(self.rel):
+                    self.lab.api("DELETE", f"/api/sessions/{session['id']}")
+        except Exception:  # noqa: BLE001 - the server stops everything at the end anyway
+            pass
+
     def poll(self) -> bool:
         """True once the run has finished (every prompt numbered, the kernel idle twice
         in a row); raises on the timeout."""
@@ -538,12 +560,14 @@ def run(only=None, port=None, parallel=2, headed=False, log=print) -> dict:
                     except Exception as exc:  # noqa: BLE001
                         nb.result["errors"].append(f"could not open or run: {exc}")
                         nb.fail_artifacts()
+                        nb.close()
                 for nb in list(active):
                     try:
                         finished = nb.poll()
                     except Exception as exc:  # noqa: BLE001
                         nb.result["errors"].append(str(exc).splitlines()[0])
                         nb.fail_artifacts()
+                        nb.close()
                         active.remove(nb)
                         continue
                     if finished:
@@ -552,12 +576,27 @@ def run(only=None, port=None, parallel=2, headed=False, log=print) -> dict:
                             nb.save_and_check()
                         except Exception as exc:  # noqa: BLE001
                             nb.result["errors"].append(f"save/check: {exc}")
+                        if nb.result["errors"]:
+                            nb.fail_artifacts()
+                        # Its page closes (the kernel keeps running): pages left open
+                        # keep working in the background and would slow the widget
+                        # phase down.
+                        nb.close()
                         log(f"  ran {nb.rel}: {nb.result['run_all_s']} s, "
                             f"{len(nb.result['errors'])} error(s)")
                 time.sleep(0.5)
-            # Phase 2: the widgets, one notebook at a time, nothing else running.
+            # Phase 2: the widgets, one notebook at a time in the only open page, nothing
+            # else running.
             for nb in runs:
-                if nb.done:
+                if nb.done and not nb.result["errors"]:
+                    try:
+                        nb.reopen(context)
+                    except Exception as exc:  # noqa: BLE001
+                        nb.result["errors"].append(f"reopening for the widgets: {exc}")
+                        nb.fail_artifacts()
+                        nb.close()
+                        nb.shutdown_kernel()
+                        continue
                     nb.move_widgets()
                     lat = [x for w in nb.result["widgets"] for x in w["latency_ms"]]
                     ker = [x for w in nb.result["widgets"] for x in w.get("kernel_ms", [])]
@@ -565,9 +604,12 @@ def run(only=None, port=None, parallel=2, headed=False, log=print) -> dict:
                     log(f"  widgets of {nb.rel}: {len(nb.result['widgets'])}, "
                         f"latencies {lat} ms (kernel callback {ker} ms; to the kernel, "
                         f"to the picture, to the screen: {phases})")
-                if nb.result["errors"]:
-                    nb.fail_artifacts()
-                nb.close()
+                    for message in nb.page_errors:
+                        nb.result["errors"].append(f"page error: {message}")
+                    if nb.result["errors"]:
+                        nb.fail_artifacts()
+                    nb.close()
+                    nb.shutdown_kernel()
             context.close()
             browser.close()
     finally:
