@@ -61,7 +61,8 @@ def as_array(x, name: str = "x", *, ndim: int | Iterable[int] | None = None,
             raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
     if shape is not None and tuple(arr.shape) != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
-    if finite and not np.all(np.isfinite(arr)):
+    # integers are always finite: only floating-point arrays need the (full-size) test
+    if finite and arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf")
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)

@@ -529,12 +529,27 @@ def remove_background(spectrum, energies=None, *, num_iters: int = 40,
         raise ValueError("spectrum and energies must have the same length")
     step = float(np.median(np.diff(e)))
     sig = width * fwhm(np.clip(e, 0.5, None)) / 2.3548 / step      # in channels
-    # one kernel width (that of the middle of the range) keeps this a plain convolution
-    from scipy.ndimage import gaussian_filter1d
-    b = s.copy()
+    # one kernel width (that of the middle of the range) keeps this a plain convolution,
+    # done by FFT with the ends extended by their values
     sigma_ch = float(np.median(sig))
+    radius = int(4.0 * sigma_ch + 0.5)
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma_ch) ** 2)
+    taps /= taps.sum()
+    from scipy import fft as sfft
+    n = s.size
+    size = sfft.next_fast_len(n + 2 * radius, real=True)   # no wrap-around reaches the output
+    kernel = np.zeros(size)
+    kernel[:radius + 1] = taps[radius:]
+    kernel[size - radius:] = taps[:radius]
+    kernel_f = sfft.rfft(kernel)
+    b = s.copy()
+    padded = np.zeros(size)
     for _ in range(num_iters):
-        b = np.minimum(b, gaussian_filter1d(b, sigma_ch, mode="nearest"))
+        padded[:radius] = b[0]
+        padded[radius:radius + n] = b
+        padded[radius + n:radius + n + radius] = b[-1]
+        smooth = sfft.irfft(sfft.rfft(padded) * kernel_f, size)[radius:radius + n]
+        b = np.minimum(b, smooth)
     return s - b, b
 
 
@@ -560,8 +575,31 @@ def _toeplitz_index(n: int, cols: int) -> np.ndarray:
 
 def _annihilate(z, order):
     """:func:`annihilating_filter` without the input checks (inner loops)."""
-    _, _, vh = np.linalg.svd(z[_toeplitz_index(z.size, order + 1)], full_matrices=False)
-    return np.roots(vh[-1].conj())
+    _, _, vh = _svd(z[_toeplitz_index(z.size, order + 1)])
+    return _polynomial_roots(vh[-1].conj())
+
+
+def _svd(a):
+    """Thin SVD of a small complex matrix: LAPACK's zgesdd, as ``np.linalg.svd`` calls it,
+    without numpy's per-call overhead (these matrices are a few dozen entries)."""
+    from scipy.linalg import lapack
+    u, s, vh, info = lapack.zgesdd(np.asarray(a, dtype=np.complex128), full_matrices=0)
+    if info != 0:
+        return np.linalg.svd(a, full_matrices=False)
+    return u, s, vh
+
+
+def _polynomial_roots(c):
+    """Roots of ``c[0] x^n + … + c[n]`` as the eigenvalues of the companion matrix (what
+    ``np.roots`` does, without its checks: ``c[0]`` is a singular vector's entry, not 0)."""
+    n = c.size - 1
+    if n < 1 or c[0] == 0:
+        return np.roots(c)
+    companion = np.zeros((n, n), dtype=np.complex128)
+    if n > 1:
+        companion[np.arange(1, n), np.arange(n - 1)] = 1.0
+    companion[0] = -c[1:] / c[0]
+    return np.linalg.eigvals(companion)
 
 
 @functools.lru_cache(maxsize=256)
@@ -575,13 +613,14 @@ def _diagonal_average(n: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, avg
 
 
-def _cadzow(z, order, num_iters=3):
+def _cadzow(z, order, num_iters=3, first=None):
     """Cadzow's denoising: alternate the nearest Toeplitz matrix of rank ``order`` (by SVD)
     and the nearest Toeplitz matrix (diagonal averages), so that ``z`` is closer to a sum of
-    ``order`` exponentials before the annihilating filter."""
+    ``order`` exponentials before the annihilating filter. ``first``: the SVD of ``z``'s
+    Toeplitz matrix, when known (it does not depend on ``order``)."""
     idx, avg = _diagonal_average(z.size)
-    for _ in range(num_iters):
-        u, s, vh = np.linalg.svd(z[idx], full_matrices=False)
+    for i in range(num_iters):
+        u, s, vh = first if i == 0 and first is not None else _svd(z[idx])
         z = avg @ ((u[:, :order] * s[:order]) @ vh[:order]).ravel()
     return z
 
@@ -592,8 +631,15 @@ def _nonneg_ls(G, x):
     return nnls(G / scale, x)[0] / scale
 
 
-def _gauss_matrix(n: int, positions, sigmas) -> np.ndarray:
+@functools.lru_cache(maxsize=64)
+def _samples(n: int) -> np.ndarray:
     t = np.arange(n, dtype=np.float64)[:, None]
+    t.flags.writeable = False
+    return t
+
+
+def _gauss_matrix(n: int, positions, sigmas) -> np.ndarray:
+    t = _samples(n)
     return np.exp(-0.5 * ((t - np.asarray(positions)[None]) / np.asarray(sigmas)[None]) ** 2)
 
 
@@ -634,6 +680,15 @@ def fri_pulses(x, sigma, num_pulses: int | None = None, *, max_pulses: int = 8,
     max_pulses = check_int(max_pulses, "max_pulses", low=1)
     if num_pulses is not None:
         num_pulses = check_int(num_pulses, "num_pulses", low=1)
+    tol = check_scalar(tol, "tol", low=0.0)
+    noise_var = check_scalar(noise_var, "noise_var", low=0.0)
+    return _fri_pulses(x, width, s0, num_pulses, max_pulses, tol, noise_var)
+
+
+def _fri_pulses(x, width, s0, num_pulses, max_pulses, tol, noise_var):
+    """:func:`fri_pulses` without the input checks (called for every stretch of a
+    spectrum); ``width`` a function of the positions, ``s0`` the width in the middle."""
+    n = x.size
     X = np.fft.fft(x)
     # frequencies where the Gaussian keeps at least 1e-3 of its weight, and where dividing
     # by it does not raise the noise above a third of the signal's mean
@@ -650,15 +705,17 @@ def fri_pulses(x, sigma, num_pulses: int | None = None, *, max_pulses: int = 8,
     floor = max(tol * energy, n * noise_var * (1 + 3 * np.sqrt(2 / n)))
     orders = [num_pulses] if num_pulses else range(1, min(max_pulses, m_max) + 1)
     fits = []
+    noisy = g_min > 1e-3                     # noise-limited: denoise z first (Cadzow)
+    first = _svd(z[_diagonal_average(z.size)[0]]) if noisy else None
     for k in orders:
         if z.size < 2 * k + 1:
             break
-        u = _annihilate(_cadzow(z, k) if g_min > 1e-3 else z, k)   # noise-limited
+        u = _annihilate(_cadzow(z, k, first=first) if noisy else z, k)
         t = np.sort(np.mod(-np.angle(u) * n / (2 * np.pi), n))
         w = width(t)
         close = np.concatenate([[False], np.diff(t) < 0.3 * w[1:]])
         t = t[~close]                        # a double root is one pulse
-        G = _gauss_matrix(n, t, width(t))
+        G = _gauss_matrix(n, t, w[~close])
         a = _nonneg_ls(G, x)
         fits.append((t, a, float(np.sum((x - G @ a) ** 2))))
         if fits[-1][2] <= floor:            # the smallest order that explains the signal
@@ -671,22 +728,16 @@ def fri_pulses(x, sigma, num_pulses: int | None = None, *, max_pulses: int = 8,
 
 def _clusters(signal, threshold, pad):
     """Index ranges where ``signal`` exceeds ``threshold``, widened by ``pad`` and merged."""
-    above = signal > threshold
+    above = np.concatenate([[False], np.asarray(signal) > threshold, [False]])
+    change = np.flatnonzero(above[1:] != above[:-1])       # starts and ends of the runs
+    n = len(signal)
     out = []
-    i, n = 0, signal.size
-    while i < n:
-        if above[i]:
-            j = i
-            while j < n and above[j]:
-                j += 1
-            lo, hi = max(i - pad, 0), min(j + pad, n)
-            if out and lo <= out[-1][1]:
-                out[-1] = (out[-1][0], hi)
-            else:
-                out.append((lo, hi))
-            i = j
+    for i, j in zip(change[::2], change[1::2]):
+        lo, hi = max(int(i) - pad, 0), min(int(j) + pad, n)
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], hi)
         else:
-            i += 1
+            out.append((lo, hi))
     return out
 
 
@@ -702,10 +753,12 @@ def _split(smooth, lo, hi, max_length):
 
 def find_pulses(spectrum, energies, *, noise_var: float = 0.0, rel_threshold: float = 0.01,
                 e_max: float = 17.0, max_pulses: int = 10,
-                max_length: int = 160, sweeps: int = 2) -> list[dict]:
+                max_length: int = 160, sweeps: int = 2, near=None) -> list[dict]:
     """Peaks of a (background-removed) spectrum by FRI: split it into clusters of channels
     above ``rel_threshold`` of its maximum (padded by 3 FWHM, so that each cluster is zero at
     its ends and periodic), and run :func:`fri_pulses` on each with the detector's width.
+    With ``near`` (energies in keV), only the clusters that hold one of these energies are
+    fitted: a search for given lines.
 
     Returns a list of dicts ``"energy"`` (keV), ``"amplitude"`` (peak height),
     ``"area"`` (counts) and ``"fwhm"`` (keV), by increasing energy.
@@ -726,14 +779,27 @@ def find_pulses(spectrum, energies, *, noise_var: float = 0.0, rel_threshold: fl
     segments = []
     for lo, hi in _clusters(work, rel_threshold * work.max(), pad):
         segments += _split(smooth, lo, hi, max_length)
+    if near is not None:
+        wanted = (as_array(near, "near", ndim=1, allow_complex=False, dtype=np.float64)
+                  - e[0]) / step
+        segments = [(lo, hi) for lo, hi in segments
+                    if np.any((wanted >= lo) & (wanted < hi))]
     chan_sigma = fwhm(np.clip(e, 0.0, None)) / 2.3548 / step
     found = [(np.zeros(0), np.zeros(0))] * len(segments)
     n_all = work.size
+    grid = np.arange(n_all, dtype=np.float64)
 
     def model(pos, amp):
+        out = np.zeros(n_all)
         if pos.size == 0:
-            return np.zeros(n_all)
-        return _gauss_matrix(n_all, pos, np.interp(pos, np.arange(n_all), chan_sigma)) @ amp
+            return out
+        sig = np.interp(pos, grid, chan_sigma)
+        # ± 12 σ: beyond, a Gaussian is below 1e-31 of its peak
+        lo = max(int(np.floor(pos.min() - 12 * sig.max())), 0)
+        hi = min(int(np.ceil(pos.max() + 12 * sig.max())) + 1, n_all)
+        t = grid[lo:hi, None]
+        out[lo:hi] = np.exp(-0.5 * ((t - pos[None]) / sig[None]) ** 2) @ amp
+        return out
 
     # Block sweeps: each segment is fitted after the tails of the pulses found in the other
     # segments are taken off, so that it starts and ends near 0 (the periodic model).
@@ -748,9 +814,10 @@ def find_pulses(spectrum, energies, *, noise_var: float = 0.0, rel_threshold: fl
             x[:seg.size] = seg
 
             def width(t, lo=lo):
-                return np.interp(lo + np.asarray(t, float), np.arange(n_all), chan_sigma)
+                return np.interp(lo + np.asarray(t, float), grid, chan_sigma)
 
-            t, a = fri_pulses(x, width, max_pulses=max_pulses, noise_var=noise_var)
+            s0 = float(width(x.size / 2.0))
+            t, a = _fri_pulses(x, width, s0, None, max_pulses, 1e-3, noise_var)
             ok = (a > 0) & (t >= 0) & (t <= seg.size - 1)
             found[i] = (lo + t[ok], a[ok])
             total -= own[i]
@@ -955,37 +1022,52 @@ def _fri(cube, e, elements, excitation, dwell):
     return maps, pulses, found
 
 
-def _grad(u):
-    gx = np.zeros_like(u)
-    gy = np.zeros_like(u)
-    gx[:, :-1] = u[:, 1:] - u[:, :-1]
-    gy[:, :, :-1] = u[:, :, 1:] - u[:, :, :-1]
-    return gx, gy
-
-
-def _div(px, py):
-    d = px.copy()
-    d[:, 1:] -= px[:, :-1]
-    d[:, -1] = -px[:, -2] if px.shape[1] > 1 else 0.0
-    d += py
-    d[:, :, 1:] -= py[:, :, :-1]
-    d[:, :, -1] = d[:, :, -1] - py[:, :, -1] if py.shape[2] > 1 else d[:, :, -1]
-    return d
-
-
 def _tv_prox(v, mu, p=None, num_iters=2):
     """Chambolle's projection for ``min_x ½‖x − v‖² + μ TV(x)`` on a stack (K, M, N) with one
-    μ per map; returns ``x`` and the dual variable (to warm-start the next call)."""
-    mu = np.asarray(mu, dtype=np.float64)[:, None, None]
-    safe = np.where(mu > 0, mu, 1.0)
+    μ per map; returns ``x`` and the dual variable (to warm-start the next call, which may
+    update it in place).
+
+    Forward differences along rows and columns (zero at the last row and column), the
+    divergence their negative adjoint; the work is done in preallocated buffers, since the
+    maps are small and the cost is in the number of array operations."""
+    mu = np.asarray(mu, dtype=v.dtype)[:, None, None]
+    positive = mu > 0
+    w = v / np.where(positive, mu, 1.0)
     px, py = (np.zeros_like(v), np.zeros_like(v)) if p is None else p
     tau = 0.248
+    d = np.empty_like(v)
+    gx = np.zeros_like(v)
+    gy = np.zeros_like(v)
+    tmp = np.empty_like(v)
+
+    def divergence(out):
+        # px and py vanish on the last row and column, which makes this the adjoint
+        np.copyto(out, px)
+        out[:, 1:] -= px[:, :-1]
+        out += py
+        out[:, :, 1:] -= py[:, :, :-1]
+        return out
+
     for _ in range(num_iters):
-        gx, gy = _grad(_div(px, py) - v / safe)
-        norm = 1 + tau * np.sqrt(gx * gx + gy * gy)
-        px = (px + tau * gx) / norm
-        py = (py + tau * gy) / norm
-    return np.where(mu > 0, v - mu * _div(px, py), v), (px, py)
+        divergence(d)
+        d -= w
+        np.subtract(d[:, 1:], d[:, :-1], out=gx[:, :-1])
+        np.subtract(d[:, :, 1:], d[:, :, :-1], out=gy[:, :, :-1])
+        np.multiply(gx, gx, out=d)
+        np.multiply(gy, gy, out=tmp)
+        d += tmp
+        np.sqrt(d, out=d)
+        d *= tau
+        d += 1.0
+        np.multiply(gx, tau, out=tmp)
+        px += tmp
+        px /= d
+        np.multiply(gy, tau, out=tmp)
+        py += tmp
+        py /= d
+    divergence(d)
+    d *= mu
+    return np.where(positive, v - d, v), (px, py)
 
 
 def _residual_elements(blocks, e, present, candidates, excitation, bg, keep, pixels,
@@ -1012,8 +1094,25 @@ def _residual_elements(blocks, e, present, candidates, excitation, bg, keep, pix
     return [el for k, el in enumerate(candidates) if score[:, k].max() > z_min]
 
 
+def _block_sums(cube):
+    """Counts of the 4×4 blocks of pixels (the last rows and columns left over dropped),
+    shape (blocks, channels), int64."""
+    M, N, C = cube.shape
+    x = cube[:M // 4 * 4, :N // 4 * 4].reshape(M // 4, 4, N // 4 * 4, C)
+    if x.dtype == np.int32 and x.max() < 2 ** 29:          # the simulator's counts
+        rows = x[:, 0] + x[:, 1] + x[:, 2] + x[:, 3]          # cannot overflow: < 2³¹
+    else:
+        rows = x.sum(1, dtype=np.int64 if x.dtype.kind in "iub" else np.float64)
+    rows = rows.reshape(M // 4, N // 4, 4, C)
+    acc = rows[:, :, 0].astype(np.int64 if rows.dtype.kind in "iub" else np.float64)
+    acc += rows[:, :, 1]
+    acc += rows[:, :, 2]
+    acc += rows[:, :, 3]
+    return acc.reshape(-1, C)
+
+
 def _deconvolution(cube, e, elements, excitation, dwell, mean, *, lam_tv=0.5, lam_l1=0.01,
-                   num_iters=10):
+                   num_iters=10, block_sums=None):
     """The fast global method: background by iterative convolution of the mean spectrum,
     elements found by FRI on the mean and maximum spectra (and, for elements those pulses
     miss, a test of the residual of 4×4 blocks), then one problem for all pixels,
@@ -1026,13 +1125,21 @@ def _deconvolution(cube, e, elements, excitation, dwell, mean, *, lam_tv=0.5, la
     keep = _fit_range(e, excitation)
     # the maximum spectrum of 4×4 blocks: elements present in a few pixels only
     if M >= 4 and N >= 4:
-        blocks = cube[:M // 4 * 4, :N // 4 * 4].reshape(M // 4, 4, N // 4, 4, C).sum(
-            (1, 3), dtype=np.int64).reshape(-1, C) / 16.0
-        peak_max, _ = remove_background(blocks.max(0), e)
-        extra = find_pulses(peak_max, e, e_max=min(17.0, excitation - 1.0),
-                            noise_var=float(np.mean(blocks)) / 16, rel_threshold=0.02, sweeps=1)
-        for el in identify_elements(extra, elements, excitation=excitation):
-            found.setdefault(el, [])
+        if block_sums is None:
+            block_sums = _block_sums(cube)
+        blocks = block_sums / 16.0
+        missing = [el for el in elements if el not in found]
+        if missing:
+            # FRI on the maximum spectrum, where the lines of the elements still missing lie
+            # (only which elements are present matters here)
+            peak_max, _ = remove_background(blocks.max(0), e)
+            near = [g["energy"] for el in missing
+                    for g in line_groups([el], excitation, min_relative=0.05)]
+            extra = find_pulses(peak_max, e, e_max=min(17.0, excitation - 1.0),
+                                noise_var=float(np.mean(blocks)) / 16, rel_threshold=0.02,
+                                sweeps=1, near=near)
+            for el in identify_elements(extra, missing, excitation=excitation):
+                found.setdefault(el, [])
         missing = [el for el in elements if el not in found]
         present = [el for el in elements if el in found]
         if present:
@@ -1053,26 +1160,32 @@ def _deconvolution(cube, e, elements, excitation, dwell, mean, *, lam_tv=0.5, la
     StY = np.empty((Y.shape[0], S.shape[1]), dtype=np.float32)
     for i in range(0, Y.shape[0], 512):       # in blocks of pixels: the conversion stays in cache
         StY[i:i + 512] = Y[i:i + 512].astype(np.float32) @ S32
-    StY = StY.T.astype(np.float64)            # (K, P)
+    StY = np.ascontiguousarray(StY.T)         # (K, P)
     K = S.shape[1]
     L = float(np.linalg.eigvalsh(StS)[-1])
-    a_ls = np.linalg.solve(StS, StY)
+    a_ls = np.linalg.solve(StS, StY.astype(np.float64))
     # noise of each unregularised map from the Poisson statistics of the mean spectrum ȳ:
     # Cov(a) = (SᵀS)⁻¹ Sᵀ diag(ȳ) S (SᵀS)⁻¹ (counts have variance = mean)
     P_ = np.linalg.solve(StS, S.T)                       # (K, C)
     sigma_k = np.sqrt(np.maximum((P_ ** 2) @ mean[lo:hi + 1], 0.0))
     mu = lam_tv * sigma_k / L
     l1 = lam_l1 * sigma_k / L
-    x = np.clip(a_ls, 0, None)
+    # the iterations in single precision: maps of a few thousand pixels, errors ~1e-7
+    x = np.clip(a_ls, 0, None).astype(np.float32)
+    A = (np.eye(K) - StS / L).astype(np.float32)
+    b = (StY / np.float32(L)).astype(np.float32)
+    l1 = l1.astype(np.float32)[:, None]
     z, t, p = x.copy(), 1.0, None
     for _ in range(num_iters):
-        v = z - (StS @ z - StY) / L
+        v = A @ z + b                          # z − (SᵀS z − SᵀY) / L
         v, p = _tv_prox(v.reshape(K, M, N), mu, p)
-        v = np.clip(v.reshape(K, -1) - l1[:, None], 0.0, None)
+        v = v.reshape(K, -1)
+        v -= l1
+        np.maximum(v, 0.0, out=v)
         t_new = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
-        z = v + (t - 1) / t_new * (v - x)
+        z = v + np.float32((t - 1) / t_new) * (v - x)
         x, t = v, t_new
-    x = x / norms[:, None]
+    x = x.astype(np.float64) / norms[:, None]
     for k, el in enumerate(present):
         maps[el] = x[k].reshape(M, N) / dwell
     return maps, pulses, found
@@ -1117,7 +1230,14 @@ def element_maps(cube, energies, elements=ELEMENTS, method: str = "nnls", *,
     method = check_choice(method, "method", METHODS)
     excitation = check_scalar(excitation, "excitation", low=1.0)
     start = time.process_time()
-    mean = c.reshape(-1, e.size).mean(0, dtype=np.float64)
+    block_sums = None
+    if method == "deconvolution" and c.shape[0] % 4 == 0 and c.shape[1] % 4 == 0:
+        # the blocks cover the cube: its mean spectrum follows from their sums (exactly,
+        # the sums being integers), one pass over the cube instead of two
+        block_sums = _block_sums(c)
+        mean = block_sums.sum(0) / float(c.shape[0] * c.shape[1])
+    else:
+        mean = c.reshape(-1, e.size).mean(0, dtype=np.float64)
     dwell = estimate_dwell(mean, e, excitation)
     info = {}
     if method == "roi":
@@ -1128,7 +1248,7 @@ def element_maps(cube, energies, elements=ELEMENTS, method: str = "nnls", *,
         maps, info["pulses"], info["found"] = _fri(c, e, elements, excitation, dwell)
     else:
         maps, info["pulses"], info["found"] = _deconvolution(c, e, elements, excitation, dwell,
-                                                             mean)
+                                                             mean, block_sums=block_sums)
     info["seconds"] = time.process_time() - start
     info["dwell"] = dwell
     return (maps, info) if return_info else maps
