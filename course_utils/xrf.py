@@ -33,7 +33,7 @@ FANO: float = 0.114
 SI_ESCAPE: float = 1.74
 ESCAPE_FRACTION: float = 0.01
 #: Mean total counts in the spectrum of one pixel, by default.
-DEFAULT_COUNTS: float = 20000.0
+DEFAULT_COUNTS: float = 300000.0
 #: The elements of the course's synthetic painting, by atomic number.
 ELEMENTS: tuple[str, ...] = ("S", "Ca", "Fe", "Cu", "Zn", "Hg", "Pb")
 #: Elements of historical pigments that a scan is tested for when its palette is unknown
