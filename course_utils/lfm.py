@@ -30,12 +30,15 @@ FRAME_RATE: float = 10.0
 _LAMBDA_FISTA = 5e-3
 
 
-@functools.lru_cache(maxsize=4)
 def microscope(lenslets: int = 24) -> LightField:
     """The course's light-field microscope (cached): :data:`DEPTHS` (9 planes 4 µm apart),
     9×9 pixels per lenslet, ``lenslets`` × ``lenslets`` lenslets, 3×3 voxels per lenslet,
     kernels of 9×9 lenslets; a (9, 3L, 3L) volume to a (9L, 9L) sensor."""
-    lenslets = check_int(lenslets, "lenslets", low=9)
+    return _microscope(check_int(lenslets, "lenslets", low=9))
+
+
+@functools.lru_cache(maxsize=4)
+def _microscope(lenslets: int) -> LightField:
     return LightField(DEPTHS, pitch=9, lenslets=lenslets, voxels_per_lenslet=3,
                       kernel_lenslets=9)
 
@@ -459,16 +462,28 @@ def detection_scores(found, centres, *, tolerance: float = NEURON_RADIUS + 1.0) 
             "found": int(len(found))}
 
 
-def crosstalk(traces, pairs) -> float:
-    """Mean Pearson correlation of the traces of the neuron pairs ``pairs`` (their true
-    activities are independent, so the true value is near 0)."""
+def crosstalk(traces, pairs, reference=None) -> float:
+    """Crosstalk between the neurons of close pairs, from their traces (n, T).
+
+    Without ``reference``: the mean Pearson correlation of the two traces of every pair in
+    ``pairs``. With ``reference`` (the true traces, same shape): the mean absolute change
+    of that correlation, ``mean |corr(t̂_i, t̂_j) − corr(t_i, t_j)|`` — what the
+    reconstruction adds or removes, in either direction (independent neurons still have
+    traces that correlate by chance over a short recording).
+    """
     traces = as_array(traces, "traces", ndim=2, allow_complex=False, dtype=np.float64)
     pairs = list(pairs)
     if not pairs:
         raise ValueError("pairs must hold at least one pair of neuron indices")
+    if reference is not None:
+        reference = as_array(reference, "reference", shape=traces.shape, allow_complex=False,
+                             dtype=np.float64)
     corr = []
     for i, j in pairs:
         if not (0 <= i < len(traces) and 0 <= j < len(traces)):
             raise ValueError(f"pairs holds an index outside 0 … {len(traces) - 1}: {(i, j)}")
-        corr.append(float(np.corrcoef(traces[i], traces[j])[0, 1]))
+        c = float(np.corrcoef(traces[i], traces[j])[0, 1])
+        if reference is not None:
+            c = abs(c - float(np.corrcoef(reference[i], reference[j])[0, 1]))
+        corr.append(c)
     return float(np.mean(corr))

@@ -103,6 +103,26 @@ class LFMLista(nn.Module):
         return x
 
     @torch.no_grad()
+    def iterates(self, ys) -> np.ndarray:
+        """Every layer's output for light fields ``ys`` (B, PL, PL) in brightness units:
+        shape (K + 1, B, D, sL, sL), float64 (layer 0 first)."""
+        ys = np.asarray(ys, dtype=np.float32)
+        if ys.ndim != 3:
+            raise ValueError(f"ys must have shape (B, PL, PL), got {ys.shape}")
+        self.eval()
+        y = torch.from_numpy(ys)
+        alpha = self.step * torch.exp(self.log_alpha)[:, :, None, None]
+        b = self.threshold[:, :, None, None]
+        hty = self.H.adjoint(y)
+        x = torch.relu(alpha[0] * hty - b[0])
+        out = [x]
+        for k in range(1, self.num_layers + 1):
+            grad = self.H.adjoint(self.H(x)) - hty
+            x = torch.relu(x - alpha[k] * grad - self.correction[k - 1](x) - b[k])
+            out.append(x)
+        return torch.stack(out).double().numpy()
+
+    @torch.no_grad()
     def reconstruct(self, ys, num_layers: int | None = None) -> np.ndarray:
         """Numpy in, numpy out: light fields (B, PL, PL) in brightness units → volumes
         (B, D, sL, sL), float64."""

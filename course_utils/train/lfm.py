@@ -12,7 +12,7 @@ __all__ = ["DEFAULTS", "GT_SEEDS", "UNLABELLED_SEEDS", "training_data", "train",
            "add_arguments", "main"]
 
 DEFAULTS: dict = {
-    "steps": 400, "batch_size": 4, "lr": 1e-2, "seed": 0, "threads": 1, "warmup": 20,
+    "steps": 500, "batch_size": 4, "lr": 1e-2, "seed": 0, "threads": 1, "warmup": 20,
     "checkpoint_every": 50, "log_every": 25, "lf_weight": 1.0,
     "photons_range": (50.0, 1000.0),
 }
@@ -32,10 +32,10 @@ def _photons(rng, lo_hi):
 
 def training_data(seed: int = 0, photons_range=DEFAULTS["photons_range"]) -> dict:
     """The training set: ``"gt"`` — 5 volumes of 24 neurons (layouts :data:`GT_SEEDS`,
-    brightness of one random frame of their calcium traces); ``"unlabelled"`` — 200 light
-    fields in brightness units (20 frames of each of 10 recordings :data:`UNLABELLED_SEEDS`,
-    Poisson noise at a photon level drawn log-uniformly in ``photons_range``), with no
-    volume."""
+    each neuron's brightness uniform in [0.1, 1.2], from resting to firing, as a 2-photon
+    volume records them); ``"unlabelled"`` — 200 light fields in brightness units (20
+    frames of each of 10 recordings :data:`UNLABELLED_SEEDS`, Poisson noise at a photon
+    level drawn log-uniformly in ``photons_range``), with no volume."""
     from .. import lfm
 
     op = lfm.microscope()
@@ -43,8 +43,7 @@ def training_data(seed: int = 0, photons_range=DEFAULTS["photons_range"]) -> dic
     gt = []
     for s in GT_SEEDS:
         layout = lfm.neuron_layout(op, 24, seed=s)
-        _, traces = lfm.calcium_traces(24, 200, seed=s + 1)
-        gt.append(lfm.volume_from_activity(layout, traces[:, rng.integers(20, 200)]))
+        gt.append(lfm.volume_from_activity(layout, rng.uniform(0.1, 1.2, 24)))
     unlabelled = []
     for s in UNLABELLED_SEEDS:
         layout = lfm.neuron_layout(op, 24, seed=s)
@@ -79,7 +78,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     r"""Train :class:`course_utils.nets.lfm.LFMLista` and save its ``state_dict``.
 
     Each step takes ``batch_size`` ground-truth volumes (of the 5, randomly flipped or
-    transposed), simulates their light fields with fresh Poisson noise at a photon level
+    transposed and scaled by a factor in [0.5, 1.5]), simulates their light fields with fresh Poisson noise at a photon level
     drawn log-uniformly in [50, 1000] photons per unit, and ``batch_size`` of the 200
     unlabelled light fields, and minimises
 
@@ -115,7 +114,8 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
 
     def batch_fn(rng, step):
         idx = rng.integers(0, len(gt), batch_size)
-        vols = np.stack([_augment(gt[i], rng) for i in idx]).astype(np.float64)
+        vols = np.stack([_augment(gt[i], rng) * rng.uniform(0.5, 1.5)
+                         for i in idx]).astype(np.float64)
         ys = []
         for v in vols:
             ph = _photons(rng, DEFAULTS["photons_range"])
