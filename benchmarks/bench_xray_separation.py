@@ -89,7 +89,7 @@ def run(quick: bool = False) -> list[dict]:
         "notes": notes,
     }
     sp_curve, unf_curve = curves["sparse"], curves["unfolded"]
-    marks = [1, 2, 3, 4, 5, 10, 20, 30, len(sp_curve)]
+    marks = [1, 2, 3, 4, 5, 10, 20, len(sp_curve)]
     marks = sorted({k for k in marks if k <= len(sp_curve)})
     table2 = {
         "title": "Mean PSNR (dB) after k FISTA iterations of sparse and k layers of unfolded",

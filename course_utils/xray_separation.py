@@ -16,7 +16,7 @@ __all__ = [
     "underdrawing", "crop", "make_mixture", "training_mixtures", "heldout_mixtures", "lowpass",
     "highpass", "haar_forward", "haar_adjoint", "coupled_soft_threshold", "exclusion_prox", "edge_map", "edge_overlap",
     "regression_features", "regression_weights", "learn_dictionaries", "dictionaries",
-    "synthesis", "separate", "layer_quality", "DICTIONARY_FILE",
+    "synthesis", "sparse_code", "separate", "layer_quality", "DICTIONARY_FILE",
 ]
 
 #: Side of the course's mixtures (``crop`` and ``make_mixture``).
@@ -37,7 +37,7 @@ FILTER_SIZE: int = 7
 #: smooth part (shared out by the side information) and the detail the codes model.
 LOWPASS_SIGMA: float = 3.0
 #: Default parameters of the ``"sparse"`` method.
-DEFAULTS: dict = {"lam": 0.01, "mu": 0.3, "gamma": 1.0, "tau": 1.0, "num_iters": 60}
+DEFAULTS: dict = {"lam": 0.01, "mu": 0.3, "gamma": 1.0, "tau": 1.0, "num_iters": 40}
 
 
 # -- the synthetic paintings ---------------------------------------------------------------------
@@ -394,6 +394,30 @@ def synthesis(filters, codes) -> np.ndarray:
 
 def _soft(z, t):
     return np.sign(z) * np.maximum(np.abs(z) - t, 0.0)
+
+
+def sparse_code(y, filters, *, lam: float, num_iters: int = 50) -> np.ndarray:
+    r"""Convolutional sparse coding by FISTA: the codes ``z`` (K, M, N) minimising
+    :math:`\tfrac12\|y - \sum_k d_k * z_k\|^2 + \lambda \|z\|_1` for an image ``y``
+    (M, N) and filters (K, p, p) (periodic convolutions)."""
+    y = as_array(y, "y", ndim=2, allow_complex=False, dtype=np.float64)
+    d = as_array(filters, "filters", ndim=3, allow_complex=False, dtype=np.float64)
+    lam = check_scalar(lam, "lam", low=0.0)
+    num_iters = check_int(num_iters, "num_iters", low=1)
+    dh = _filters_hat(d, y.shape)
+    lip = _lipschitz(dh)
+    yh = _fft.rfft2(y)
+    z = np.zeros((d.shape[0],) + y.shape)
+    zh = vh = np.zeros(dh.shape, dtype=complex)
+    t = 1.0
+    for _ in range(num_iters):
+        res = np.einsum("kab,kab->ab", dh, vh) - yh
+        z = _soft(_fft.irfft2(vh - dh.conj() * res[None] / lip, s=y.shape), lam / lip)
+        zh_new = _fft.rfft2(z)
+        tn = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        vh = zh_new + (t - 1) / tn * (zh_new - zh)
+        zh, t = zh_new, tn
+    return z
 
 
 def _coupled_signals(mixtures):

@@ -11,8 +11,9 @@ from torch import nn
 __all__ = ["XRAY_ARCH", "XrayUnfolded", "build_xray_unfolded", "load_xray_unfolded",
            "unfolded_separate", "haar_exclusion"]
 
-#: Architecture of the shipped network: filters of the codes, their side (odd) and layers.
-XRAY_ARCH: dict = {"num_filters": 16, "filter_size": 7, "num_layers": 5}
+#: Architecture of the shipped network: filters of the codes, their side (odd) and layers
+#: (fewer and smaller filters than the sparse model's dictionary: direct convolutions).
+XRAY_ARCH: dict = {"num_filters": 8, "filter_size": 5, "num_layers": 5}
 _WEIGHTS = "xray_unfolded"
 
 
@@ -62,7 +63,7 @@ class XrayUnfolded(nn.Module):
     of ``(y1, y2)`` after each layer.
     """
 
-    def __init__(self, num_filters: int = 16, filter_size: int = 7, num_layers: int = 5):
+    def __init__(self, num_filters: int = 8, filter_size: int = 5, num_layers: int = 5):
         super().__init__()
         if filter_size % 2 == 0:
             raise ValueError(f"filter_size must be odd, got {filter_size}")
@@ -82,9 +83,10 @@ class XrayUnfolded(nn.Module):
     @torch.no_grad()
     def init_from(self, xray: np.ndarray, rgb: np.ndarray, *, lam: float, tau: float,
                   gamma: float, mu: float, lip1: float, lip2: float) -> None:
-        """Start every layer from the sparse model's dictionary (``xray`` (K, p, p),
-        ``rgb`` (K, 3, p, p), FFT convention) and parameters, so that the untrained
-        network runs ``num_layers`` iterations of ISTA."""
+        """Start every layer from a dictionary of the sparse model (``xray`` (K, p, p),
+        ``rgb`` (K, 3, p, p), FFT convention, with this network's K and p) and its
+        parameters, so that the untrained network runs ``num_layers`` iterations of
+        ISTA."""
         xi = torch.as_tensor(np.ascontiguousarray(xray[:, ::-1, ::-1]), dtype=torch.float32)
         om = torch.as_tensor(np.ascontiguousarray(rgb[..., ::-1, ::-1]), dtype=torch.float32)
         self.xi.copy_(xi[None, None].expand_as(self.xi))
@@ -112,17 +114,19 @@ class XrayUnfolded(nn.Module):
         out = []
         for layer in range(n):
             xi, om = self.xi[layer], self.om[layer]
+            both = torch.cat([xi, om])                     # z1 -> (X-ray, R, G, B)
             tau, gamma = self.log_tau[layer].exp(), self.log_gamma[layer].exp()
-            g1 = tau * self._adjoint(xi, self._synth(xi, z1) - y1) \
-                + gamma * self._adjoint(om, self._synth(om, z1) - rh)
-            g2 = tau * self._adjoint(xi, self._synth(xi, z2) - y2)
+            s1 = self._synth(both, z1)
+            res1 = torch.cat([tau * (s1[:, :1] - y1), gamma * (s1[:, 1:] - rh)], dim=1)
+            g1 = self._adjoint(both, res1)
+            g2 = self._adjoint(xi, tau * (self._synth(xi, z2) - y2))
             t1 = F.relu(self.theta1[layer]).view(1, -1, 1, 1)
             t2 = F.relu(self.theta2[layer]).view(1, -1, 1, 1)
             v1 = z1 - self.step1[layer] * g1
             v2 = z2 - self.step2[layer] * g2
             z1 = torch.sign(v1) * F.relu(v1.abs() - t1)
             z2 = torch.sign(v2) * F.relu(v2.abs() - t2)
-            u1, u2 = self._synth(xi, z1), self._synth(xi, z2)
+            u1, u2 = self._synth(xi, torch.cat([z1, z2])).split(b)
             b1 = xh + tau * u1 + gamma * ph
             b2 = xh + tau * u2
             det = (1 + tau + gamma) * (1 + tau) - 1

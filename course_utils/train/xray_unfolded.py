@@ -9,10 +9,10 @@ import numpy as np
 
 from ._loop import add_common_arguments, check_common_options, fit, save_and_register, start_torch
 
-__all__ = ["DEFAULTS", "training_pool", "train", "add_arguments", "main"]
+__all__ = ["DEFAULTS", "training_pool", "initial_filters", "train", "add_arguments", "main"]
 
 DEFAULTS: dict = {
-    "steps": 800, "batch_size": 6, "patch_size": 64, "lr": 3e-3, "seed": 0, "threads": 1,
+    "steps": 1500, "batch_size": 8, "patch_size": 64, "lr": 3e-3, "seed": 0, "threads": 1,
     "pool": 48, "warmup": 50, "checkpoint_every": 250, "log_every": 100,
 }
 _NAME = "xray_unfolded"
@@ -38,6 +38,19 @@ def training_pool(n: int, seed: int) -> dict:
     return {k: np.stack(v).astype(np.float32) for k, v in out.items()}
 
 
+def initial_filters(num_filters: int, filter_size: int) -> dict:
+    """The network's first filters: the ``num_filters`` strongest atoms of the shipped
+    dictionary (``xray_separation.dictionaries``), their central ``filter_size``² taps."""
+    from .. import xray_separation as xs
+
+    d = xs.dictionaries()
+    p = d["xray"].shape[-1]
+    a = (p - filter_size) // 2
+    cut = slice(a, a + filter_size)
+    return {"xray": np.ascontiguousarray(d["xray"][:num_filters, cut, cut]),
+            "rgb": np.ascontiguousarray(d["rgb"][:num_filters, :, cut, cut])}
+
+
 def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["threads"],
           seed: int = DEFAULTS["seed"], batch_size: int = DEFAULTS["batch_size"],
           patch_size: int = DEFAULTS["patch_size"], lr: float = DEFAULTS["lr"],
@@ -46,9 +59,9 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     r"""Train :class:`course_utils.nets.xray.XrayUnfolded` and save its ``state_dict``;
     return the path written.
 
-    The network starts from the sparse model (the shipped dictionary and
-    ``xray_separation.DEFAULTS``: untrained, it runs five FISTA-free iterations of
-    ISTA). Each step draws ``batch_size`` random ``patch_size``² crops of a pool of
+    The network starts from the sparse model (:func:`initial_filters` and
+    ``xray_separation.DEFAULTS``: untrained, it runs five iterations of ISTA with a
+    smaller dictionary). Each step draws ``batch_size`` random ``patch_size``² crops of a pool of
     ``pool`` training mixtures (128², noise ``NOISE_SIGMA``) and minimises with Adam the
     mean squared error of the two layers' details after the last layer,
     :math:`\|y_1 - x_1^{hp}\|^2 + \|y_2 - x_2^{hp}\|^2`. The batch of step ``k`` depends
@@ -68,7 +81,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     data = training_pool(pool, seed)
     log(f"training pool: {pool} mixtures {data['xh'].shape[-2:]}", flush=True)
     model = build_xray_unfolded()
-    d = xs.dictionaries()
+    d = initial_filters(XRAY_ARCH["num_filters"], XRAY_ARCH["filter_size"])
     p = xs.DEFAULTS
     shape = (patch_size, patch_size)
     xi_h = xs._filters_hat(d["xray"], shape)
