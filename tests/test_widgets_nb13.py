@@ -18,7 +18,7 @@ def built():
 def test_registered_and_exported():
     assert widgets.WIDGET_KINDS[NAME] == "iterative"
     assert "lfm_widget" in widgets.__all__
-    assert nb13.PHOTON_LEVELS[0] == 20 and nb13.RL_ITERATIONS[-1] == 64
+    assert nb13.PHOTON_LEVELS[0] == 20 and nb13.RL_ITERATIONS[-1] == 32
 
 
 def test_numbers_come_from_the_library(built):
@@ -50,7 +50,7 @@ def test_more_layers_help_and_noise_hurts(built):
 def test_messages_at_the_ends(built):
     _, update = built
     assert "native focal plane" in update(depth=0.0)["message"]
-    assert "speckles" in update(depth=8.0, photons=20, iterations=64)["message"]
+    assert "speckles" in update(depth=8.0, photons=20, iterations=32)["message"]
     assert "back-projection" in update(depth=8.0, layers=0)["message"]
     assert "message" not in update(depth=8.0, photons=200, iterations=8, layers=6)
 

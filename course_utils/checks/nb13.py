@@ -79,8 +79,8 @@ def check_views(to_views) -> str | None:
                     what="to_views(y, 5)")
     P, L = op.pitch, op.lenslets
     if np.array_equal(got, ref):
-        return (f"View [0, 0] is the image of the top-left pixel of every lenslet: "
-                f"{L}×{L} samples, a picture of the scene seen from one direction.")
+        return ("View [0, 0] is the image made of the top-left pixel of every lenslet: one "
+                "sample per lenslet, a picture of the scene seen from one direction.")
     if got.shape == (L, L, P, P) and np.array_equal(
             got, y.reshape(L, P, L, P).transpose(0, 2, 1, 3)):
         raise CheckFailure("you returned the lenslet images (lenslet first, then pixel): "
@@ -188,11 +188,13 @@ def check_crosstalk_reading(answer):
         "a": (False, "the spike trains are drawn independently for every neuron (seeded "
                      "Poisson processes): the true traces of a pair are nearly uncorrelated, "
                      "as the table shows. The correlation is made by the reconstruction."),
-        "b": (True, "RL-8 leaves each neuron blurred — most of all across depth, where the "
-                    "light field resolves least — so part of a neuron's light lands in its "
-                    "neighbour's sphere, and the neighbour's trace carries its spikes. The "
-                    "network's volumes are sharper, so less light leaks and its traces "
-                    "correlate less."),
+        "b": (True, "the reconstruction leaves each neuron blurred — most of all across "
+                    "depth, where the light field resolves least — so part of a neuron's "
+                    "light lands in its neighbour's sphere, and the neighbour's trace carries "
+                    "its spikes: the correlation grows. A sparse reconstruction can err the "
+                    "other way too: when it explains the shared light by one neuron only, "
+                    "the neighbour's trace dips as the first one fires, and the correlation "
+                    "falls below the true one. Both are crosstalk."),
         "c": (False, "the Poisson noise is independent from pixel to pixel and from frame to "
                      "frame: it adds uncorrelated fluctuations, which lower correlations "
                      "rather than create them."),

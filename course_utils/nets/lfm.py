@@ -73,7 +73,7 @@ class LFMLista(nn.Module):
     """
 
     def __init__(self, op: LightField, num_layers: int = LFM_LISTA_ARCH["num_layers"],
-                 step: float = 1.0):
+                 step: float = 1.0, correction: bool = True):
         super().__init__()
         if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 0:
             raise ValueError(f"num_layers must be a non-negative integer, got {num_layers!r}")
@@ -85,9 +85,12 @@ class LFMLista(nn.Module):
         self.threshold = nn.Parameter(torch.full((num_layers + 1, D), 1e-3))
         self.correction = nn.ModuleList(
             nn.Conv2d(D, D, 3, padding=1, padding_mode="circular", bias=False)
-            for _ in range(num_layers))
+            for _ in range(num_layers if correction else 0))
         for conv in self.correction:
             nn.init.zeros_(conv.weight)
+
+    def _correct(self, k, x):
+        return self.correction[k - 1](x) if len(self.correction) else 0.0
 
     def forward(self, y, num_layers: int | None = None):
         K = self.num_layers if num_layers is None else int(num_layers)
@@ -99,7 +102,7 @@ class LFMLista(nn.Module):
         x = torch.relu(alpha[0] * hty - b[0])
         for k in range(1, K + 1):
             grad = self.H.adjoint(self.H(x)) - hty
-            x = torch.relu(x - alpha[k] * grad - self.correction[k - 1](x) - b[k])
+            x = torch.relu(x - alpha[k] * grad - self._correct(k, x) - b[k])
         return x
 
     @torch.no_grad()
@@ -118,7 +121,7 @@ class LFMLista(nn.Module):
         out = [x]
         for k in range(1, self.num_layers + 1):
             grad = self.H.adjoint(self.H(x)) - hty
-            x = torch.relu(x - alpha[k] * grad - self.correction[k - 1](x) - b[k])
+            x = torch.relu(x - alpha[k] * grad - self._correct(k, x) - b[k])
             out.append(x)
         return torch.stack(out).double().numpy()
 

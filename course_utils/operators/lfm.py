@@ -268,6 +268,17 @@ class LightField(LinearOperator):
         xp = np.fft.irfft2(xf, s=(L, L))
         return xp.reshape(D, s, s, L, L).transpose(0, 3, 1, 4, 2).reshape(D, s * L, s * L)
 
+    def norm(self, num_iters: int = 200, tol: float = 1e-7, seed: int = 0,
+             recompute: bool = False) -> float:
+        """Spectral norm ``‖H‖₂``, exactly: the DFT over the lenslet grid block-diagonalises
+        ``H``, so its singular values are those of the per-frequency matrices (the
+        arguments of the power iteration are accepted and validated, not needed)."""
+        check_int(num_iters, "num_iters", low=1)
+        check_scalar(tol, "tol", low=0.0)
+        if self._norm is None or recompute:
+            self._norm = float(np.linalg.norm(self._G, 2, axis=(1, 2)).max())
+        return self._norm
+
     # -- many volumes at once (one matrix product per frequency) ---------------------------
     def forward_batch(self, xs) -> np.ndarray:
         """``H x`` for a stack of volumes ``xs`` of shape (B, D, sL, sL): shape (B, PL, PL)."""

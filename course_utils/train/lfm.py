@@ -74,7 +74,8 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
           lr: float = DEFAULTS["lr"], lf_weight: float = DEFAULTS["lf_weight"],
           checkpoint_dir=None, resume: bool = False,
           checkpoint_every: int = DEFAULTS["checkpoint_every"],
-          log_every: int = DEFAULTS["log_every"], verbose: bool = True) -> Path:
+          log_every: int = DEFAULTS["log_every"], arch: dict | None = None,
+          verbose: bool = True) -> Path:
     r"""Train :class:`course_utils.nets.lfm.LFMLista` and save its ``state_dict``.
 
     Each step takes ``batch_size`` ground-truth volumes (of the 5, randomly flipped or
@@ -104,10 +105,13 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     log = start_torch(threads, seed, verbose)
     data = training_data(seed)
     op = data["op"]
+    arch = dict(LFM_LISTA_ARCH, **(arch or {}))
+    if out is None and arch != LFM_LISTA_ARCH:
+        raise ValueError("an architecture other than LFM_LISTA_ARCH needs an explicit out")
     step0 = 1.0 / op.norm() ** 2
-    model = build_lfm_lista(op, step=step0)
+    model = build_lfm_lista(op, step=step0, **arch)
     n_params = sum(p.numel() for p in model.parameters())
-    log(f"LFMLista {LFM_LISTA_ARCH}: {n_params} parameters; {len(data['gt'])} ground-truth "
+    log(f"LFMLista {arch}: {n_params} parameters; {len(data['gt'])} ground-truth "
         f"volumes, {len(data['unlabelled'])} unlabelled light fields; step 1/‖H‖² = "
         f"{step0:.3f}", flush=True)
     gt, unl = data["gt"], data["unlabelled"]
@@ -148,7 +152,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
                  monitor=monitor, verbose=verbose)
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return save_and_register(state, _NAME, out, command=_COMMAND, verbose=verbose,
-                             arch=LFM_LISTA_ARCH, parameters=n_params, steps=steps, seed=seed,
+                             arch=arch, parameters=n_params, steps=steps, seed=seed,
                              batch_size=batch_size, lr=lr, lf_weight=lf_weight,
                              ground_truth_volumes=len(gt), unlabelled_light_fields=len(unl),
                              threads=threads, train_cpu_seconds=round(result.cpu_seconds))

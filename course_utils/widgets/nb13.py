@@ -16,7 +16,7 @@ SEED: int = 7
 #: Photons per unit brightness and voxel of the noise slider (fewer: noisier).
 PHOTON_LEVELS: tuple[int, ...] = (20, 50, 200, 1000, 5000)
 #: Richardson–Lucy iterations of the slider (RL runs once to the last, keeping these).
-RL_ITERATIONS: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
+RL_ITERATIONS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
 _NUM_LAYERS = 6
 _CROP = 81                # sensor pixels shown: the central 9 × 9 lenslets
 
@@ -29,18 +29,18 @@ _CONTROLS = {
 }
 _COMBOS = corner_combos(_CONTROLS, ("photons", "iterations", "layers")) + [
     {"depth": lfm.DEPTHS[0], "photons": 20, "iterations": 1, "layers": 0},
-    {"depth": lfm.DEPTHS[-1], "photons": 5000, "iterations": 64, "layers": _NUM_LAYERS},
+    {"depth": lfm.DEPTHS[-1], "photons": 5000, "iterations": 32, "layers": _NUM_LAYERS},
 ]
 
 
 @functools.lru_cache(maxsize=1)
 def scene() -> dict:
-    """The widget's volume: 24 neurons (seed :data:`SEED`), brightness of one frame of
-    their calcium traces; keys ``"layout"``, ``"x"``."""
+    """The widget's volume: 24 neurons (seed :data:`SEED`), each of a brightness uniform in
+    [0.2, 1]; keys ``"layout"``, ``"x"``."""
     op = lfm.microscope()
     layout = lfm.neuron_layout(op, 24, seed=SEED)
-    _, traces = lfm.calcium_traces(24, 100, seed=SEED + 1)
-    return {"layout": layout, "x": lfm.volume_from_activity(layout, traces[:, 60])}
+    brightness = np.random.default_rng(SEED + 1).uniform(0.2, 1.0, 24)
+    return {"layout": layout, "x": lfm.volume_from_activity(layout, brightness)}
 
 
 @functools.lru_cache(maxsize=1)
@@ -98,7 +98,7 @@ class LfmDemo(Demo):
 
     Notes
     -----
-    The light fields at the five photon levels, RL's iterates up to 64 and every layer of
+    The light fields at the five photon levels, RL's iterates up to 32 and every layer of
     the network are computed when the widget is built (a few seconds); an update picks
     them and redraws.
     """
