@@ -55,9 +55,9 @@ def run(quick: bool = False) -> list[dict]:
         if hist and not kwargs:
             curves[method] = np.mean(hist, axis=0)
     truth = float(np.mean([xs.edge_overlap(m["x1"], m["x2"]) for m in mixtures]))
-    rows = [[label] + [round(q[k], 2 if k.startswith("psnr") else 3) for k in _KEYS]
-            + [round(cpu, 3)] for label, (q, cpu) in results.items()]
-    rows.append(["truth (x1, x2)", "", "", "", "", "", round(truth, 3), ""])
+    rows = [[label] + [f"{q[k]:.2f}" if k.startswith("psnr") else f"{q[k]:.3f}" for k in _KEYS]
+            + [f"{cpu:.3f}"] for label, (q, cpu) in results.items()]
+    rows.append(["truth (x1, x2)", "", "", "", "", "", f"{truth:.3f}", ""])
 
     def psnr(label):
         return results[label][0]["psnr"]
@@ -94,8 +94,8 @@ def run(quick: bool = False) -> list[dict]:
     table2 = {
         "title": "Mean PSNR (dB) after k FISTA iterations of sparse and k layers of unfolded",
         "columns": ["k", "sparse (FISTA)", "unfolded"],
-        "rows": [[k, round(float(sp_curve[k - 1]), 2),
-                  round(float(unf_curve[k - 1]), 2) if k <= len(unf_curve) else ""]
+        "rows": [[k, f"{sp_curve[k - 1]:.2f}",
+                  f"{unf_curve[k - 1]:.2f}" if k <= len(unf_curve) else ""]
                  for k in marks],
         "notes": (f"Same mixtures; CPU s per separation: sparse {cpu_sp:.3f} "
                   f"({len(sp_curve)} iterations), unfolded {cpu_unf:.3f} "
