@@ -14,7 +14,7 @@ def test_exported_and_kinds():
     assert names <= set(checks.__all__)
     assert checks.check_coupled_threshold is nb11.check_coupled_threshold
     kinds = [checks.EXERCISES[f"11.{k}"].kind for k in range(1, 5)]
-    assert kinds == ["implement", "predict", "interpret", "experiment"]
+    assert kinds == ["predict", "implement", "interpret", "experiment"]
     for k in range(1, 5):
         assert len(checks.EXERCISES[f"11.{k}"].hints) == 3
 
@@ -31,7 +31,7 @@ def _sequential(w1, w2, mu):
 
 def test_coupled_threshold_right_answer_passes(capsys):
     assert checks.check_coupled_threshold(_right)
-    assert "✓ Exercise 11.1" in capsys.readouterr().out
+    assert "✓ Exercise 11.2" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("fn, words", [
@@ -49,7 +49,7 @@ def test_coupled_threshold_right_answer_passes(capsys):
 def test_coupled_threshold_mistakes_are_explained(fn, words, capsys):
     assert checks.check_coupled_threshold(fn) is False
     out = capsys.readouterr().out
-    assert "✗ Exercise 11.1" in out and words in out
+    assert "✗ Exercise 11.2" in out and words in out
 
 
 def test_unfinished_exercises(capsys):
@@ -57,8 +57,8 @@ def test_unfinished_exercises(capsys):
         raise NotImplementedError
 
     assert checks.check_coupled_threshold(todo) is False
-    assert "Exercise 11.1 is not done yet" in capsys.readouterr().out
-    for check, ex in ((checks.check_naive_overlap, "11.2"), (checks.check_lost_constant, "11.3"),
+    assert "Exercise 11.2 is not done yet" in capsys.readouterr().out
+    for check, ex in ((checks.check_naive_overlap, "11.1"), (checks.check_lost_constant, "11.3"),
                       (checks.check_best_mu, "11.4")):
         assert check(None) is False
         assert f"Exercise {ex} is not done yet" in capsys.readouterr().out

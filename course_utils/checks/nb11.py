@@ -1,4 +1,4 @@
-"""Self-checks for notebook 11 (X-ray separation): the coupled soft-threshold, the naive split's edges, the lost constant, the best exclusion weight."""
+"""Self-checks for notebook 11 (X-ray separation): the naive split's edges, the coupled soft-threshold, the lost constant, the best exclusion weight."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,11 +7,20 @@ from .. import xray_separation as xs
 from ._base import (CheckFailure, answer_check, as_result, call_student, exercise_check,
                     judge_best, judge_choice, judge_number, register_exercise)
 
-__all__ = ["check_coupled_threshold", "check_naive_overlap", "check_lost_constant",
+__all__ = ["check_naive_overlap", "check_coupled_threshold", "check_lost_constant",
            "check_best_mu"]
 
 register_exercise(
-    "11.1", "implement",
+    "11.1", "predict",
+    task="Before running the next cell, predict the edge overlap (xs.edge_overlap, between 0 "
+         "and 1) of the two layers estimated by the naive method, and set naive_overlap to "
+         "it.",
+    hints=["What are x̂₁ and x̂₂ for the naive method, compared with each other?",
+           "Both are x / 2: the same image. What is the cosine between a vector and itself?",
+           "Identical edge maps give an overlap of exactly 1."])
+
+register_exercise(
+    "11.2", "implement",
     task="Write coupled_threshold(w1, w2, mu): shrink each coefficient of w1 by mu times the "
          "magnitude of w2 at the same place, and each coefficient of w2 by mu times that of "
          "w1 (soft-thresholds, both from the values before the step); return the pair.",
@@ -21,15 +30,6 @@ register_exercise(
            "the inputs, before replacing either.",
            "a1, a2 = np.abs(w1), np.abs(w2); return (np.sign(w1) * np.maximum(a1 - mu * a2, "
            "0), np.sign(w2) * np.maximum(a2 - mu * a1, 0))."])
-
-register_exercise(
-    "11.2", "predict",
-    task="Before running the next cell, predict the edge overlap (xs.edge_overlap, between 0 "
-         "and 1) of the two layers estimated by the naive method, and set naive_overlap to "
-         "it.",
-    hints=["What are x̂₁ and x̂₂ for the naive method, compared with each other?",
-           "Both are x / 2: the same image. What is the cosine between a vector and itself?",
-           "Identical edge maps give an overlap of exactly 1."])
 
 register_exercise(
     "11.3", "interpret",
@@ -53,8 +53,25 @@ register_exercise(
            "best_mu = max(nb11.MU_LEVELS, key=lambda m: update(mu=m, lam=0.01)[\"psnr\"])."])
 
 
-# -- 11.1 the coupled soft-threshold -----------------------------------------------------------
-@exercise_check("11.1", success="your coupled threshold matches "
+# -- 11.1 the naive split's edges ------------------------------------------------------------------
+@answer_check("11.1")
+def check_naive_overlap(answer, mixture=None):
+    """Judge the predicted edge overlap of the naive estimates (both x / 2): exactly 1."""
+    m = xs.heldout_mixtures(1, size=32)[0] if mixture is None else mixture
+    x1, x2 = xs.separate(m["mixture"], m["visible"], "naive")
+    actual = xs.edge_overlap(x1, x2)
+    why = ("The naive method returns x / 2 twice: two identical images have identical edge "
+           "maps, and the cosine of a vector with itself is 1. Every edge of the mixture is "
+           "in both layers — the opposite of what the exclusion term asks for.")
+    ok, text = judge_number(answer, actual, why=why, abs_tol=0.02, fmt=".3f")
+    if not ok and 0.0 <= float(answer) <= 0.6:
+        text += (" A low overlap would mean that the two estimates have different edges; "
+                 "the naive split cannot tell edges apart at all.")
+    return ok, text
+
+
+# -- 11.2 the coupled soft-threshold -----------------------------------------------------------
+@exercise_check("11.2", success="your coupled threshold matches "
                                 "xray_separation.coupled_soft_threshold.")
 def check_coupled_threshold(coupled_threshold) -> str | None:
     """Check ``coupled_threshold(w1, w2, mu)`` against
@@ -101,23 +118,6 @@ def check_coupled_threshold(coupled_threshold) -> str | None:
     raise CheckFailure(f"at index {tuple(int(i) for i in k)}, w1 = {w1[k]:.3f} and w2 = "
                        f"{w2[k]:.3f}: expected ({ref1[k]:.3f}, {ref2[k]:.3f}), got "
                        f"({g1[k]:.3f}, {g2[k]:.3f}).")
-
-
-# -- 11.2 the naive split's edges ------------------------------------------------------------------
-@answer_check("11.2")
-def check_naive_overlap(answer, mixture=None):
-    """Judge the predicted edge overlap of the naive estimates (both x / 2): exactly 1."""
-    m = xs.heldout_mixtures(1, size=32)[0] if mixture is None else mixture
-    x1, x2 = xs.separate(m["mixture"], m["visible"], "naive")
-    actual = xs.edge_overlap(x1, x2)
-    why = ("The naive method returns x / 2 twice: two identical images have identical edge "
-           "maps, and the cosine of a vector with itself is 1. Every edge of the mixture is "
-           "in both layers — the opposite of what the exclusion term asks for.")
-    ok, text = judge_number(answer, actual, why=why, abs_tol=0.02, fmt=".3f")
-    if not ok and 0.0 <= float(answer) <= 0.6:
-        text += (" A low overlap would mean that the two estimates have different edges; "
-                 "the naive split cannot tell edges apart at all.")
-    return ok, text
 
 
 # -- 11.3 what fixes the constant -----------------------------------------------------------------
