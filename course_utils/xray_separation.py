@@ -632,7 +632,7 @@ def separate(mixture, visible, method: str = "sparse", *, lam: float | None = No
         codes, of the exclusion term, of the RGB side information, and of the coupling of
         the images to their codes; all ≥ 0.
     num_iters : int, optional
-        ``"sparse"``: FISTA iterations.
+        ``"sparse"``: FISTA iterations; ``"unfolded"``: the first ``num_iters`` layers.
     return_info : bool
         Also return a dict with ``"seconds"`` (CPU, ``time.process_time``) and, for
         ``"sparse"``, ``"history"``: the estimates after each iteration.
@@ -689,8 +689,11 @@ def separate(mixture, visible, method: str = "sparse", *, lam: float | None = No
                                history=return_info, **params)
         info["history"] = hist
     else:
-        from .nets.xray import unfolded_separate
+        from .nets.xray import XRAY_ARCH, unfolded_separate
 
+        if num_iters is not None and num_iters > XRAY_ARCH["num_layers"]:
+            raise ValueError(f"num_iters must be <= {XRAY_ARCH['num_layers']} for the "
+                             f"unfolded network (its layers), got {num_iters}")
         x1_low, x2_low = _split_lowpass(x, r)
         layers = unfolded_separate(x - lowpass(x), highpass(np.moveaxis(r, -1, 0)),
                                    highpass(_regression(r)), num_layers=num_iters,

@@ -171,6 +171,10 @@ def test_unfolded_runs_and_is_close_to_sparse(small):
     s = xs.layer_quality(small["x1"], small["x2"], *xs.separate(x, r, "sparse"))
     assert q["psnr"] > s["psnr"] - 1.0
     assert len(info["history"]) == 5
+    x1_3, _ = xs.separate(x, r, "unfolded", num_iters=3)
+    np.testing.assert_allclose(x1_3, info["history"][2][0])
+    with pytest.raises(ValueError, match="num_iters must be <= 5"):
+        xs.separate(x, r, "unfolded", num_iters=6)
 
 
 @pytest.mark.parametrize("kwargs, error, words", [
