@@ -12,8 +12,8 @@ from ._loop import add_common_arguments, check_common_options, fit, save_and_reg
 __all__ = ["DEFAULTS", "training_pool", "initial_filters", "train", "add_arguments", "main"]
 
 DEFAULTS: dict = {
-    "steps": 1500, "batch_size": 8, "patch_size": 64, "lr": 3e-3, "seed": 0, "threads": 1,
-    "pool": 48, "warmup": 50, "checkpoint_every": 250, "log_every": 100,
+    "steps": 2000, "batch_size": 8, "patch_size": 64, "lr": 3e-3, "seed": 0, "threads": 1,
+    "pool": 96, "side_weight": 0.2, "warmup": 50, "checkpoint_every": 250, "log_every": 100,
 }
 _NAME = "xray_unfolded"
 _COMMAND = "python -m course_utils.train xray-unfolded"
@@ -63,9 +63,10 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     ``xray_separation.DEFAULTS``: untrained, it runs five iterations of ISTA with a
     smaller dictionary). Each step draws ``batch_size`` random ``patch_size``² crops of a pool of
     ``pool`` training mixtures (128², noise ``NOISE_SIGMA``) and minimises with Adam the
-    mean squared error of the two layers' details after the last layer,
-    :math:`\|y_1 - x_1^{hp}\|^2 + \|y_2 - x_2^{hp}\|^2`. The batch of step ``k`` depends
-    only on ``(seed, k)``.
+    mean squared error of the two layers' details,
+    :math:`\|y_1 - x_1^{hp}\|^2 + \|y_2 - x_2^{hp}\|^2`, after the last layer and, with
+    weight ``side_weight`` (0.2), after each earlier one, so that every layer is an
+    estimate. The batch of step ``k`` depends only on ``(seed, k)``.
     """
     import torch
 
@@ -102,9 +103,14 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
                                 for i, a, b in zip(idx, r0, c0)])
                 for k, v in tensors.items()}
 
+    weights = [DEFAULTS["side_weight"]] * (model.num_layers - 1) + [1.0]
+
     def loss_fn(net, batch):
-        y1, y2 = net(batch["xh"], batch["rh"], batch["ph"])[-1]
-        return ((y1 - batch["t1"]) ** 2).mean() + ((y2 - batch["t2"]) ** 2).mean()
+        total = 0.0
+        for w, (y1, y2) in zip(weights, net(batch["xh"], batch["rh"], batch["ph"])):
+            total = total + w * (((y1 - batch["t1"]) ** 2).mean()
+                                 + ((y2 - batch["t2"]) ** 2).mean())
+        return total / sum(weights)
 
     mon = {k: v[:8] for k, v in tensors.items()}
 
@@ -121,7 +127,8 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     return save_and_register(model, _NAME, out, command=_COMMAND, verbose=verbose,
                              arch=dict(XRAY_ARCH), parameters=parameters, steps=steps,
                              seed=seed, batch_size=batch_size, patch_size=patch_size,
-                             pool=pool, lr=lr, threads=threads,
+                             pool=pool, side_weight=DEFAULTS["side_weight"], lr=lr,
+                             threads=threads,
                              train_cpu_seconds=round(result.cpu_seconds))
 
 
