@@ -305,10 +305,15 @@ def richardson_lucy_batch(op: LightField, ys, num_iters: int = 8, *,
     return x
 
 
+@functools.lru_cache(maxsize=2)
 def _network(lenslets):
     from .nets.lfm import load_lfm_lista
 
     return load_lfm_lista(microscope(lenslets))
+
+
+def _is_microscope(op) -> bool:
+    return op.lenslets >= 9 and op is microscope(op.lenslets)
 
 
 def reconstruct(y, method: str = "rl", *, op: LightField | None = None,
@@ -352,10 +357,12 @@ def reconstruct(y, method: str = "rl", *, op: LightField | None = None,
         solver = FISTA(op, y / photons, NonNegativeL1(lam), tau=1.0 / op.norm() ** 2)
         x_hat, history = solver.run(n)
     else:
-        net = _network(op.lenslets) if op is microscope(op.lenslets) else None
-        if net is None:
+        if not _is_microscope(op):
             raise ValueError("method 'network' needs the course's microscope "
                              "(op = lfm.microscope())")
+        net = _network(op.lenslets)
+        if num_iters is not None:
+            num_iters = check_int(num_iters, "num_iters", low=0, high=net.num_layers)
         x_hat = net.reconstruct(y[None] / photons, num_layers=num_iters)[0]
     seconds = time.process_time() - start
     if return_info:
@@ -376,9 +383,12 @@ def reconstruct_batch(ys, method: str = "rl", *, op: LightField | None = None,
     if method == "rl":
         n = 8 if num_iters is None else check_int(num_iters, "num_iters", low=1)
         return richardson_lucy_batch(op, ys, n) / photons
-    if op is not microscope(op.lenslets):
+    if not _is_microscope(op):
         raise ValueError("method 'network' needs the course's microscope (op = lfm.microscope())")
-    return _network(op.lenslets).reconstruct(ys / photons, num_layers=num_iters)
+    net = _network(op.lenslets)
+    if num_iters is not None:
+        num_iters = check_int(num_iters, "num_iters", low=0, high=net.num_layers)
+    return net.reconstruct(ys / photons, num_layers=num_iters)
 
 
 # -- measures --------------------------------------------------------------------------------

@@ -161,6 +161,9 @@ def test_bad_inputs_name_the_argument(op, scene):
         lfm.simulate_light_field(op, x, photons=0)
     with pytest.raises(TypeError, match="op"):
         lfm.simulate_light_field("microscope", x)
+    small = make_operator("lightfield")
+    with pytest.raises(ValueError, match="course's microscope"):
+        lfm.reconstruct(np.zeros(small.out_shape), "network", op=small)
 
 
 # -- the data ---------------------------------------------------------------------------------
@@ -261,6 +264,8 @@ def test_network_matches_numpy_operator_and_beats_rl8(op, scene):
     back = tl.adjoint(torch.from_numpy(y.astype(np.float32))).double().numpy()
     np.testing.assert_allclose(back, op.adjoint_batch(op.forward_batch(x)), rtol=1e-4,
                                atol=1e-5)
+    gram = tl.gram(torch.from_numpy(x.astype(np.float32))).double().numpy()
+    np.testing.assert_allclose(gram, back, rtol=1e-4, atol=1e-5)
     gains = []
     for seed in range(4):                    # held-out layouts (training uses seeds >= 1000)
         layout = lfm.neuron_layout(op, 24, seed=seed)

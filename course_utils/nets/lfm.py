@@ -33,6 +33,9 @@ class TorchLightField(nn.Module):
                              persistent=False)
         self.register_buffer("GH", torch.from_numpy(op._GH.astype(np.complex64)),
                              persistent=False)
+        gram = np.matmul(op._GH, op._G)                 # HᵀH, one (D s², D s²) per frequency
+        self.register_buffer("GG", torch.from_numpy(gram.astype(np.complex64)),
+                             persistent=False)
 
     def forward(self, x):
         B = x.shape[0]
@@ -42,6 +45,19 @@ class TorchLightField(nn.Module):
         yf = torch.matmul(self.G, xf).permute(1, 2, 0).reshape(P * P, B, L, L // 2 + 1)
         yp = torch.fft.irfft2(yf, s=(L, L))
         return yp.reshape(P, P, B, L, L).permute(2, 3, 0, 4, 1).reshape(B, P * L, P * L)
+
+    def gram(self, x):
+        """``HᵀH x`` in one pass: the per-frequency Gram matrices, half the cost of
+        ``adjoint(forward(x))``."""
+        B = x.shape[0]
+        D, s, L = self.D, self.s, self.L
+        C = D * s * s
+        xp = x.reshape(B, D, L, s, L, s).permute(1, 3, 5, 0, 2, 4).reshape(C, B, L, L)
+        xf = torch.fft.rfft2(xp).reshape(C, B, -1).permute(2, 0, 1)
+        zf = torch.matmul(self.GG, xf).permute(1, 2, 0).reshape(C, B, L, L // 2 + 1)
+        zp = torch.fft.irfft2(zf, s=(L, L))
+        return zp.reshape(D, s, s, B, L, L).permute(3, 0, 4, 1, 5, 2).reshape(B, D, s * L,
+                                                                                s * L)
 
     def adjoint(self, y):
         B = y.shape[0]
@@ -101,7 +117,7 @@ class LFMLista(nn.Module):
         hty = self.H.adjoint(y)
         x = torch.relu(alpha[0] * hty - b[0])
         for k in range(1, K + 1):
-            grad = self.H.adjoint(self.H(x)) - hty
+            grad = self.H.gram(x) - hty
             x = torch.relu(x - alpha[k] * grad - self._correct(k, x) - b[k])
         return x
 
@@ -120,7 +136,7 @@ class LFMLista(nn.Module):
         x = torch.relu(alpha[0] * hty - b[0])
         out = [x]
         for k in range(1, self.num_layers + 1):
-            grad = self.H.adjoint(self.H(x)) - hty
+            grad = self.H.gram(x) - hty
             x = torch.relu(x - alpha[k] * grad - self._correct(k, x) - b[k])
             out.append(x)
         return torch.stack(out).double().numpy()
