@@ -8,7 +8,7 @@ import numpy as np
 import scipy.ndimage as ndi
 
 from ._validate import as_array, check_choice, check_int, check_scalar
-from .operators.lfm import DEPTHS, OPTICS, LightField, check_depths, lfm_psfs
+from .operators.lfm import DEPTHS, OPTICS, LightField, lfm_psfs
 from .solvers import FISTA, RichardsonLucy
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Self-checks for notebook 13 (light-field microscopy): views, one RL step, the dot test, RL's best iteration, crosstalk."""
+"""Self-checks for notebook 13 (light-field microscopy): views, the dot test, one RL step, crosstalk, RL's best iteration."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +7,8 @@ from ..operators import make_operator
 from ._base import (CheckFailure, answer_check, as_result, call_student, exercise_check,
                     judge_best, judge_choice, judge_number, register_exercise)
 
-__all__ = ["check_views", "check_rl_step", "check_dot_test_prediction",
-           "check_rl_iterations", "check_crosstalk_reading"]
+__all__ = ["check_views", "check_dot_test_prediction", "check_rl_step",
+           "check_crosstalk_reading", "check_rl_iterations"]
 
 register_exercise(
     "13.1", "implement",
@@ -21,7 +21,8 @@ register_exercise(
 
 register_exercise(
     "13.2", "predict",
-    task="Before running the dot test, predict the relative error |⟨Hx, y⟩ − ⟨x, Hᵀy⟩| / "
+    task="Before running the dot test, predict the relative error "
+         "|⟨Hx, y⟩ − ⟨x, Hᵀy⟩| / "
          "(‖Hx‖ ‖y‖) of the microscope's H and its adjoint for random x and y, and set "
          "dot_error to it (a number; the order of magnitude is what counts).",
     hints=["Is the adjoint an approximation (like a back-projection that only resembles "
@@ -66,7 +67,7 @@ register_exercise(
            "iterations=k)[\"psnr_rl\"])."])
 
 
-# -- 13.1 the views --------------------------------------------------------------------------
+# -- 13.1 the views ------------------------------------------------------------------------
 @exercise_check("13.1", success="your views match LightField.views.")
 def check_views(to_views) -> str | None:
     """Check ``to_views(y, pitch)`` against :meth:`LightField.views` on a numbered sensor
@@ -102,7 +103,28 @@ def check_views(to_views) -> str | None:
                        "differs.")
 
 
-# -- 13.3 one Richardson–Lucy step ------------------------------------------------------------------
+# -- 13.2 the dot test ---------------------------------------------------------------------
+@answer_check("13.2")
+def check_dot_test_prediction(answer):
+    """Judge the predicted dot-test error of the microscope against the measured one
+    (within a factor 100: the order of magnitude)."""
+    from .. import lfm
+
+    actual = max(lfm.microscope().adjointness_test(seed=s) for s in (0, 1))
+    value = float(answer) if isinstance(answer, (int, float, np.floating)) else None
+    why = ("Hᵀ multiplies by the conjugate transposes of the same per-frequency matrices as "
+           "H and uses the same FFTs, so it is the exact adjoint: what remains is double-"
+           "precision round-off (about 1e-16 per operation).")
+    if value is not None and value <= 0:
+        raise CheckFailure("dot_error must be a positive number (a relative error).")
+    ok, text = judge_number(answer, actual, why=why, factor=100, fmt=".1e")
+    if not ok and value is not None and value > 1e-8:
+        text += (" An error of that size would mean an approximate adjoint — like a "
+                 "back-projection written independently of the projector.")
+    return ok, text
+
+
+# -- 13.3 one Richardson–Lucy step ---------------------------------------------------------
 @exercise_check("13.3", success="your step matches the course's Richardson–Lucy.")
 def check_rl_step(rl_step) -> str | None:
     """Check ``rl_step(x, y, H)`` on the registry's small light-field operator scaled by
@@ -138,48 +160,7 @@ def check_rl_step(rl_step) -> str | None:
                        f"{np.max(np.abs(got - ref)):.3g}).")
 
 
-# -- 13.2 the dot test ----------------------------------------------------------------------------
-@answer_check("13.2")
-def check_dot_test_prediction(answer):
-    """Judge the predicted dot-test error of the microscope against the measured one
-    (within a factor 100: the order of magnitude)."""
-    from .. import lfm
-
-    actual = max(lfm.microscope().adjointness_test(seed=s) for s in (0, 1))
-    value = float(answer) if isinstance(answer, (int, float, np.floating)) else None
-    why = ("Hᵀ multiplies by the conjugate transposes of the same per-frequency matrices as "
-           "H and uses the same FFTs, so it is the exact adjoint: what remains is double-"
-           "precision round-off (about 1e-16 per operation).")
-    if value is not None and value <= 0:
-        raise CheckFailure("dot_error must be a positive number (a relative error).")
-    ok, text = judge_number(answer, actual, why=why, factor=100, fmt=".1e")
-    if not ok and value is not None and value > 1e-8:
-        text += (" An error of that size would mean an approximate adjoint — like a "
-                 "back-projection written independently of the projector.")
-    return ok, text
-
-
-# -- 13.5 RL's best iteration --------------------------------------------------------------------
-@answer_check("13.5")
-def check_rl_iterations(answer):
-    """Judge the RL iterations with the best volume PSNR at 20 photons per unit against
-    :func:`course_utils.widgets.nb13.level_scores` (within 0.05 dB of the best)."""
-    from ..widgets.nb13 import RL_ITERATIONS, level_scores
-
-    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer)) \
-            or int(answer) not in RL_ITERATIONS:
-        raise CheckFailure(f"best_iterations must be one of the slider's values "
-                           f"{RL_ITERATIONS}, got {answer!r}.")
-    scores = {k: level_scores(20, "rl", k)["psnr"] for k in RL_ITERATIONS}
-    table = ", ".join(f"{k}: {scores[k]:.2f}" for k in RL_ITERATIONS)
-    why = (f"Volume PSNR of RL at 20 photons per unit by iterations: {table} dB. RL "
-           "semi-converges: the first iterations recover the neurons, later ones fit the "
-           "Poisson noise, and the PSNR falls again.")
-    return judge_best(int(answer), scores, why=why, what="best_iterations", tolerance=0.05,
-                      unit=" dB", fmt=".4g")
-
-
-# -- 13.4 crosstalk ----------------------------------------------------------------------------------
+# -- 13.4 crosstalk ------------------------------------------------------------------------
 @answer_check("13.4")
 def check_crosstalk_reading(answer):
     """Judge the explanation of the correlation between the RL-8 traces of close neurons
@@ -203,3 +184,23 @@ def check_crosstalk_reading(answer):
                      "independent neurons' traces correlate."),
     }
     return judge_choice(answer, options)
+
+
+# -- 13.5 RL's best iteration --------------------------------------------------------------
+@answer_check("13.5")
+def check_rl_iterations(answer):
+    """Judge the RL iterations with the best volume PSNR at 20 photons per unit against
+    :func:`course_utils.widgets.nb13.level_scores` (within 0.05 dB of the best)."""
+    from ..widgets.nb13 import RL_ITERATIONS, level_scores
+
+    if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, np.integer)) \
+            or int(answer) not in RL_ITERATIONS:
+        raise CheckFailure(f"best_iterations must be one of the slider's values "
+                           f"{RL_ITERATIONS}, got {answer!r}.")
+    scores = {k: level_scores(20, "rl", k)["psnr"] for k in RL_ITERATIONS}
+    table = ", ".join(f"{k}: {scores[k]:.2f}" for k in RL_ITERATIONS)
+    why = (f"Volume PSNR of RL at 20 photons per unit by iterations: {table} dB. RL "
+           "semi-converges: the first iterations recover the neurons, later ones fit the "
+           "Poisson noise, and the PSNR falls again.")
+    return judge_best(int(answer), scores, why=why, what="best_iterations", tolerance=0.05,
+                      unit=" dB", fmt=".4g")

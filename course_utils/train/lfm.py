@@ -80,9 +80,9 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     r"""Train :class:`course_utils.nets.lfm.LFMLista` and save its ``state_dict``.
 
     Each step takes ``batch_size`` ground-truth volumes (of the 5, randomly flipped or
-    transposed and scaled by a factor in [0.5, 1.5]), simulates their light fields with fresh Poisson noise at a photon level
-    drawn log-uniformly in [50, 1000] photons per unit, and ``batch_size`` of the 200
-    unlabelled light fields, and minimises
+    transposed and scaled by a factor in [0.5, 1.5]), simulates their light fields with
+    fresh Poisson noise at a photon level drawn log-uniformly in [50, 1000] photons per
+    unit, and ``batch_size`` of the 200 unlabelled light fields, and minimises
 
     .. math:: \frac{1}{|S|}\sum_{S} \Big(\|\hat x - x\|^2
               + \nu \|\sqrt{\hat x + ε} - \sqrt{x + ε}\|^2\Big)
