@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import scipy.ndimage as ndi
 
 from ._loop import add_common_arguments, check_common_options, fit, save_and_register, start_torch
 
@@ -14,6 +15,7 @@ __all__ = ["DEFAULTS", "GT_SEEDS", "UNLABELLED_SEEDS", "training_data", "train",
 DEFAULTS: dict = {
     "steps": 500, "batch_size": 4, "lr": 1e-2, "seed": 0, "threads": 1, "warmup": 20,
     "checkpoint_every": 50, "log_every": 25, "lf_weight": 1.0, "sqrt_weight": 0.0,
+    "max_scatter": 0.0,
     "photons_range": (50.0, 1000.0),
 }
 #: Layout seeds of the ground-truth volumes and of the unlabelled recordings (the
@@ -73,6 +75,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
           seed: int = DEFAULTS["seed"], batch_size: int = DEFAULTS["batch_size"],
           lr: float = DEFAULTS["lr"], lf_weight: float = DEFAULTS["lf_weight"],
           sqrt_weight: float = DEFAULTS["sqrt_weight"],
+          max_scatter: float = DEFAULTS["max_scatter"],
           checkpoint_dir=None, resume: bool = False,
           checkpoint_every: int = DEFAULTS["checkpoint_every"],
           log_every: int = DEFAULTS["log_every"], arch: dict | None = None,
@@ -82,7 +85,9 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     Each step takes ``batch_size`` ground-truth volumes (of the 5, randomly flipped or
     transposed and scaled by a factor in [0.5, 1.5]), simulates their light fields with
     fresh Poisson noise at a photon level drawn log-uniformly in [50, 1000] photons per
-    unit, and ``batch_size`` of the 200 unlabelled light fields, and minimises
+    unit — half of them blurred by scattering (a Gaussian of σ uniform in
+    [0, ``max_scatter``] sensor pixels, as :func:`course_utils.lfm.simulate_light_field`) —
+    and ``batch_size`` of the 200 unlabelled light fields, and minimises
 
     .. math:: \frac{1}{|S|}\sum_{S} \Big(\|\hat x - x\|^2
               + \nu \|\sqrt{\hat x + ε} - \sqrt{x + ε}\|^2\Big)
@@ -107,6 +112,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     threads, seed, batch_size, lr = check_common_options(threads, seed, batch_size, lr)
     lf_weight = check_scalar(lf_weight, "lf_weight", low=0.0)
     sqrt_weight = check_scalar(sqrt_weight, "sqrt_weight", low=0.0)
+    max_scatter = check_scalar(max_scatter, "max_scatter", low=0.0, high=20.0)
     log = start_torch(threads, seed, verbose)
     data = training_data(seed)
     op = data["op"]
@@ -128,7 +134,10 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
         ys = []
         for v in vols:
             ph = _photons(rng, DEFAULTS["photons_range"])
-            ys.append(rng.poisson(np.maximum(op(v), 0) * ph) / ph)
+            hv = op(v)
+            if max_scatter > 0 and rng.random() < 0.5:      # scattering tissue, half the time
+                hv = ndi.gaussian_filter(hv, rng.uniform(0.0, max_scatter), mode="wrap")
+            ys.append(rng.poisson(np.maximum(hv, 0) * ph) / ph)
         u = unl[rng.integers(0, len(unl), batch_size)]
         return (torch.from_numpy(vols.astype(np.float32)),
                 torch.from_numpy(np.array(ys, dtype=np.float32)), torch.from_numpy(u))
@@ -163,7 +172,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     return save_and_register(state, _NAME, out, command=_COMMAND, verbose=verbose,
                              arch=arch, parameters=n_params, steps=steps, seed=seed,
                              batch_size=batch_size, lr=lr, lf_weight=lf_weight,
-                             sqrt_weight=sqrt_weight,
+                             sqrt_weight=sqrt_weight, max_scatter=max_scatter,
                              ground_truth_volumes=len(gt), unlabelled_light_fields=len(unl),
                              threads=threads, train_cpu_seconds=round(result.cpu_seconds))
 
@@ -175,12 +184,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight of the light-field re-synthesis loss")
     parser.add_argument("--sqrt-weight", type=float, default=DEFAULTS["sqrt_weight"],
                         help="weight of the squared error of square roots (dim neurons)")
+    parser.add_argument("--max-scatter", type=float, default=DEFAULTS["max_scatter"],
+                        help="largest scattering blur (sensor pixels) of the ground truths' "
+                             "light fields, drawn for half of them")
 
 
 def main(args: argparse.Namespace) -> Path:
     """Run :func:`train` with parsed command-line options."""
     return train(steps=args.steps, out=args.out, threads=args.threads, seed=args.seed,
                  batch_size=args.batch_size, lr=args.lr, lf_weight=args.lf_weight,
-                 sqrt_weight=args.sqrt_weight,
+                 sqrt_weight=args.sqrt_weight, max_scatter=args.max_scatter,
                  checkpoint_dir=args.checkpoint_dir, resume=args.resume,
                  log_every=args.log_every)
