@@ -12,7 +12,7 @@ second table reconstructs a recording of ``FRAMES`` frames (10 Hz, independent P
 spike trains through a GCaMP-like response) by RL-8 and by the network, reads each
 neuron's trace (footprint-weighted mean), and gives the crosstalk — the mean correlation of
 the traces of the close pairs, whose true activities are independent — and the mean
-correlation of each neuron's trace with its true trace. The last table checks the issue's
+correlation of each neuron's trace with its true trace. The last table checks the
 targets.
 """
 from __future__ import annotations
@@ -186,7 +186,7 @@ def run(quick: bool = False) -> list[dict]:
                         verdict(ts[scatter, "network"]["crosstalk"]
                                 < ts[scatter, "RL-8"]["crosstalk"])])
     table3 = {
-        "title": "LFM targets (issue 19)",
+        "title": "Light-field microscopy: the targets",
         "columns": ["target", "measured", "verdict"],
         "rows": targets,
         "notes": ("The network applies Hᵀ once and HᵀH in each of its 6 unrolled layers "

@@ -276,5 +276,5 @@ def test_network_matches_numpy_operator_and_beats_rl8(op, scene):
         rl8 = lfm.reconstruct(counts, "rl")
         assert net.shape == op.in_shape and net.min() >= 0
         gains.append(lfm.volume_psnr(x_true, net, 1.0) - lfm.volume_psnr(x_true, rl8, 1.0))
-    # the target, on average over scenes: network ≥ RL-8 + 2 dB (measured +2.7)
+    # the target, on average over scenes: network ≥ RL-8 + 2 dB (measured +2.7)
     assert np.mean(gains) > 2.0 and min(gains) > 0.5

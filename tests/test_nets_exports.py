@@ -88,7 +88,8 @@ def test_every_shipped_weights_file_has_an_exported_network():
                      "mri_kspace": "KSpaceCNN", "mri_unet": "DealiasUNet",
                      "mri_unrolled": "UnrolledDC", "sr_pre": "PreUpsampling",
                      "sr_post": "PostUpsampling", "sr_progressive": "Progressive",
-                     "sr_dbpn": "BackProjection"}
+                     "sr_dbpn": "BackProjection",
+                     "xray_unfolded": "XrayUnfolded", "lfm_lista": "LFMLista"}
     for name in weights.registry():
         if name.endswith("_snapshots"):
             continue

@@ -18,11 +18,13 @@ from .nb07 import *  # noqa: F401,F403
 from .nb08 import *  # noqa: F401,F403
 from .nb09 import *  # noqa: F401,F403
 from .nb10 import *  # noqa: F401,F403
+from .nb11 import *  # noqa: F401,F403
 from .nb12 import *  # noqa: F401,F403
-from . import nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10, nb12
+from .nb13 import *  # noqa: F401,F403
+from . import nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10, nb11, nb12, nb13
 
 __all__ = ["hint", "reset_hints", "exercise_task", "EXERCISES", "exercise_check",
            "answer_check", "CheckFailure"]
-for _module in (nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10, nb12):
+for _module in (nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10, nb11, nb12, nb13):
     __all__ += list(_module.__all__)
 del _module

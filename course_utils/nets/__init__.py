@@ -22,12 +22,14 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "generator": ("Generator", "Encoder", "build_generator", "build_encoder",
                   "load_generator"),
     "indigo": ("HaarDetailINN", "MonotoneMap", "LearnedDegradationINN", "build_indigo_inn"),
+    "lfm": ("TorchLightField", "LFMLista", "build_lfm_lista", "load_lfm_lista"),
     "lifting": ("LiftingCNN", "LearnedLifting", "WINNetLite", "build_winnet"),
     "mri": ("KSpaceCNN", "DealiasUNet", "UnrolledDC", "build_mri_net"),
     "sr": ("PreUpsampling", "PostUpsampling", "Progressive", "BackProjection",
            "Discriminator", "build_sr_net", "load_sr_net"),
     "unrolled": ("LISTA", "TorchOperator", "RegulariserCNN", "GradientDescentNet",
                  "HaarShrinkage", "UnrolledProxGrad", "load_lista", "load_gdnet"),
+    "xray": ("XrayUnfolded", "build_xray_unfolded", "load_xray_unfolded"),
 }
 _ORIGIN: dict[str, str] = {name: module for module, names in _EXPORTS.items()
                            for name in names}

@@ -12,10 +12,13 @@ Radon, CartesianMRI, NonCartesianMRI = ct.Radon, mri.CartesianMRI, mri.NonCartes
 from . import sparse_coding  # noqa: E402,F401  (registers the dictionary operator)
 from . import sensing  # noqa: E402  (registers the Gaussian sensing operator)
 GaussianSensing = sensing.GaussianSensing
+from . import lfm  # noqa: E402  (registers the light-field operator)
+LightField = lfm.LightField
 
 OPERATOR_NAMES: tuple[str, ...] = registered_names()
 
 __all__ = ["LinearOperator", "MatrixOperator", "ComposedOperator", "SumOperator",
            "ScaledOperator", "AdjointOperator", "StackedOperator", "make_operator",
            "register_operator", "OPERATOR_NAMES", *_basic_all,
-           "Radon", "CartesianMRI", "NonCartesianMRI", "GaussianSensing"]
+           "Radon", "CartesianMRI", "NonCartesianMRI", "GaussianSensing",
+           "LightField"]

@@ -15,6 +15,7 @@ TRAINERS: dict[str, str] = {
     "generator": "course_utils.train.generator",
     "indigo-inn": "course_utils.train.indigo_inn",
     "indigo-snapshots": "course_utils.train.indigo_snapshots",
+    "lfm-lista": "course_utils.train.lfm",
     "lista": "course_utils.train.lista",
     "mri-kspace": "course_utils.train.mri",
     "mri-unet": "course_utils.train.mri",
@@ -30,6 +31,7 @@ TRAINERS: dict[str, str] = {
     "sr-pre": "course_utils.train.sr",
     "sr-progressive": "course_utils.train.sr",
     "winnet": "course_utils.train.winnet",
+    "xray-unfolded": "course_utils.train.xray_unfolded",
 }
 
 

@@ -33,3 +33,7 @@ from .nb10 import indigo_widget  # noqa: E402  (registers nb10_indigo)
 __all__ += ["indigo_widget"]
 from .nb12 import xrf_widget  # noqa: E402  (registers nb12_xrf)
 __all__ += ["xrf_widget"]
+from .nb11 import xray_separation_widget  # noqa: E402  (registers nb11_xray_separation)
+__all__ += ["xray_separation_widget"]
+from .nb13 import lfm_widget  # noqa: E402  (registers nb13_lfm)
+__all__ += ["lfm_widget"]
