@@ -668,6 +668,10 @@ def separate(mixture, visible, method: str = "sparse", *, lam: float | None = No
     x, r = _check_inputs(mixture, visible)
     method = check_choice(method, "method", METHODS)
     params = {"lam": lam, "mu": mu, "gamma": gamma, "tau": tau}
+    given = [name for name, value in params.items() if value is not None]
+    if given and method != "sparse":
+        raise ValueError(f"{', '.join(given)}: parameters of method 'sparse' only (the "
+                         f"{method!r} method has none: its weights are fixed or learned)")
     for name, value in params.items():
         if value is not None:
             params[name] = check_scalar(value, name, low=0.0)

@@ -197,6 +197,10 @@ def test_unfolded_runs_and_is_close_to_sparse(small):
     (dict(mixture=np.zeros((16, 16)), visible=np.zeros((16, 16, 3)), num_iters=0),
      ValueError, "num_iters must be >= 1"),
     (dict(mixture="x", visible=np.zeros((16, 16, 3))), TypeError, "mixture must be"),
+    (dict(mixture=np.zeros((16, 16)), visible=np.zeros((16, 16, 3)), method="unfolded",
+          mu=0.3), ValueError, "mu: parameters of method 'sparse' only"),
+    (dict(mixture=np.zeros((16, 16)), visible=np.zeros((16, 16, 3)), method="regression",
+          lam=0.1, tau=1), ValueError, "lam, tau: parameters of method 'sparse' only"),
 ])
 def test_separate_bad_input(kwargs, error, words):
     kwargs.setdefault("method", "sparse")
