@@ -51,7 +51,7 @@ def test_messages_at_the_ends(built):
     _, update = built
     assert "native focal plane" in update(depth=0.0)["message"]
     assert "speckles" in update(depth=8.0, photons=20, iterations=32)["message"]
-    assert "back-projection" in update(depth=8.0, layers=0)["message"]
+    assert "regularised inverse" in update(depth=8.0, layers=0)["message"]
     assert "message" not in update(depth=8.0, photons=200, iterations=8, layers=6)
 
 

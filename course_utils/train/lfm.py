@@ -13,9 +13,9 @@ __all__ = ["DEFAULTS", "GT_SEEDS", "UNLABELLED_SEEDS", "training_data", "train",
            "add_arguments", "main"]
 
 DEFAULTS: dict = {
-    "steps": 500, "batch_size": 4, "lr": 1e-2, "seed": 0, "threads": 1, "warmup": 20,
+    "steps": 1000, "batch_size": 4, "lr": 1e-2, "seed": 0, "threads": 1, "warmup": 20,
     "checkpoint_every": 50, "log_every": 25, "lf_weight": 1.0, "sqrt_weight": 0.0,
-    "max_scatter": 0.0,
+    "trace_weight": 0.1, "max_scatter": 0.0,
     "photons_range": (50.0, 1000.0),
 }
 #: Layout seeds of the ground-truth volumes and of the unlabelled recordings (the
@@ -42,10 +42,13 @@ def training_data(seed: int = 0, photons_range=DEFAULTS["photons_range"]) -> dic
 
     op = lfm.microscope()
     rng = np.random.default_rng([seed, 7])
-    gt = []
+    gt, feet, act = [], [], []
     for s in GT_SEEDS:
         layout = lfm.neuron_layout(op, 24, seed=s)
-        gt.append(lfm.volume_from_activity(layout, rng.uniform(0.1, 1.2, 24)))
+        a = rng.uniform(0.1, 1.2, 24)
+        gt.append(lfm.volume_from_activity(layout, a))
+        feet.append(layout["footprints"])
+        act.append(a)
     unlabelled = []
     for s in UNLABELLED_SEEDS:
         layout = lfm.neuron_layout(op, 24, seed=s)
@@ -56,25 +59,31 @@ def training_data(seed: int = 0, photons_range=DEFAULTS["photons_range"]) -> dic
             y = lfm.simulate_light_field(op, vols[t], photons=ph, seed=int(s * 100 + t))
             unlabelled.append(y / ph)
     return {"gt": np.array(gt, dtype=np.float32),
+            "footprints": np.array(feet, dtype=np.float32),
+            "activity": np.array(act, dtype=np.float32),
             "unlabelled": np.array(unlabelled, dtype=np.float32), "op": op}
 
 
-def _augment(v, rng):
+def _augment(v, rng, feet=None):
     """A random flip / transpose of the lateral axes (the filter bank is symmetric under
-    them only approximately; the volumes stay valid neuron volumes)."""
+    them only approximately; the volumes stay valid neuron volumes), applied alike to the
+    neurons' footprints ``feet`` when given (then returns both)."""
+    arrays = [v] if feet is None else [v, feet]
     if rng.random() < 0.5:
-        v = v[..., ::-1, :]
+        arrays = [a[..., ::-1, :] for a in arrays]
     if rng.random() < 0.5:
-        v = v[..., :, ::-1]
+        arrays = [a[..., :, ::-1] for a in arrays]
     if rng.random() < 0.5:
-        v = np.swapaxes(v, -1, -2)
-    return np.ascontiguousarray(v)
+        arrays = [np.swapaxes(a, -1, -2) for a in arrays]
+    arrays = [np.ascontiguousarray(a) for a in arrays]
+    return arrays[0] if feet is None else tuple(arrays)
 
 
 def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["threads"],
           seed: int = DEFAULTS["seed"], batch_size: int = DEFAULTS["batch_size"],
           lr: float = DEFAULTS["lr"], lf_weight: float = DEFAULTS["lf_weight"],
           sqrt_weight: float = DEFAULTS["sqrt_weight"],
+          trace_weight: float = DEFAULTS["trace_weight"],
           max_scatter: float = DEFAULTS["max_scatter"],
           checkpoint_dir=None, resume: bool = False,
           checkpoint_every: int = DEFAULTS["checkpoint_every"],
@@ -90,13 +99,18 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     and ``batch_size`` of the 200 unlabelled light fields, and minimises
 
     .. math:: \frac{1}{|S|}\sum_{S} \Big(\|\hat x - x\|^2
-              + \nu \|\sqrt{\hat x + ε} - \sqrt{x + ε}\|^2\Big)
+              + \nu \|\sqrt{\hat x + ε} - \sqrt{x + ε}\|^2
+              + \kappa \|T\hat x - a\|^2\Big)
               + \mu \frac{1}{|U|}\sum_{U} \|H\hat x - y\|^2
 
     (the supervised loss on the ground truths — the squared error, plus ``sqrt_weight`` ν
-    times that of the square roots, ε = 10⁻³, which weighs dim neurons more — plus
+    times that of the square roots, ε = 10⁻³, which weighs dim neurons more, plus
+    ``trace_weight`` κ times the squared error of the neurons' brightnesses ``a`` as
+    :func:`course_utils.lfm.neuron_traces` reads them, ``T x̂`` the footprint-weighted
+    means, which counts every neuron alike whatever its brightness or size — plus
     ``lf_weight`` μ times the light-field re-synthesis loss on the unlabelled frames; means
-    over voxels and pixels). The
+    over voxels, neurons and pixels). ``H`` enters only this loss: the network applies
+    one fixed inverse filter bank and learned convolutions. The
     adversarial term of Verinaz-Jadan et al. is left out: its role there is to keep the
     reconstructions of unlabelled frames looking like 2-photon volumes, which here the
     non-negative sparse layers and the re-synthesis loss already constrain, and it would
@@ -112,6 +126,7 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     threads, seed, batch_size, lr = check_common_options(threads, seed, batch_size, lr)
     lf_weight = check_scalar(lf_weight, "lf_weight", low=0.0)
     sqrt_weight = check_scalar(sqrt_weight, "sqrt_weight", low=0.0)
+    trace_weight = check_scalar(trace_weight, "trace_weight", low=0.0)
     max_scatter = check_scalar(max_scatter, "max_scatter", low=0.0, high=20.0)
     log = start_torch(threads, seed, verbose)
     data = training_data(seed)
@@ -119,18 +134,25 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     arch = dict(LFM_LISTA_ARCH, **(arch or {}))
     if out is None and arch != LFM_LISTA_ARCH:
         raise ValueError("an architecture other than LFM_LISTA_ARCH needs an explicit out")
-    step0 = 1.0 / op.norm() ** 2
-    model = build_lfm_lista(op, step=step0, **arch)
+    model = build_lfm_lista(op, **arch)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"LFMLista {arch}: {n_params} parameters; {len(data['gt'])} ground-truth "
-        f"volumes, {len(data['unlabelled'])} unlabelled light fields; step 1/‖H‖² = "
-        f"{step0:.3f}", flush=True)
+        f"volumes, {len(data['unlabelled'])} unlabelled light fields", flush=True)
     gt, unl = data["gt"], data["unlabelled"]
+    feet, act = data["footprints"], data["activity"]
 
     def batch_fn(rng, step):
         idx = rng.integers(0, len(gt), batch_size)
-        vols = np.stack([_augment(gt[i], rng) * rng.uniform(0.5, 1.5)
-                         for i in idx]).astype(np.float64)
+        vols, fps, acts = [], [], []
+        for i in idx:
+            v, f = _augment(gt[i], rng, feet[i])
+            c = rng.uniform(0.5, 1.5)
+            vols.append(v * c)
+            fps.append(f)
+            acts.append(act[i] * c)
+        vols = np.stack(vols).astype(np.float64)
+        fps = np.stack(fps).reshape(batch_size, feet.shape[1], -1)
+        fps = fps / (fps ** 2).sum(axis=-1, keepdims=True)     # trace read-out weights
         ys = []
         for v in vols:
             ph = _photons(rng, DEFAULTS["photons_range"])
@@ -140,12 +162,17 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
             ys.append(rng.poisson(np.maximum(hv, 0) * ph) / ph)
         u = unl[rng.integers(0, len(unl), batch_size)]
         return (torch.from_numpy(vols.astype(np.float32)),
-                torch.from_numpy(np.array(ys, dtype=np.float32)), torch.from_numpy(u))
+                torch.from_numpy(np.array(ys, dtype=np.float32)), torch.from_numpy(u),
+                torch.from_numpy(fps.astype(np.float32)),
+                torch.from_numpy(np.array(acts, dtype=np.float32)))
 
     def loss_fn(net, batch):
-        x, y, u = batch
+        x, y, u, fps, acts = batch
         x_hat = net(y)
         sup = ((x_hat - x) ** 2).mean()
+        if trace_weight > 0:
+            traces = torch.bmm(fps, x_hat.reshape(len(x_hat), -1, 1))[..., 0]
+            sup = sup + trace_weight * ((traces - acts) ** 2).mean()
         if sqrt_weight > 0:
             sup = sup + sqrt_weight * ((torch.sqrt(x_hat + 1e-3) - torch.sqrt(x + 1e-3)) ** 2
                                        ).mean()
@@ -172,7 +199,8 @@ def train(*, steps: int = DEFAULTS["steps"], out=None, threads: int = DEFAULTS["
     return save_and_register(state, _NAME, out, command=_COMMAND, verbose=verbose,
                              arch=arch, parameters=n_params, steps=steps, seed=seed,
                              batch_size=batch_size, lr=lr, lf_weight=lf_weight,
-                             sqrt_weight=sqrt_weight, max_scatter=max_scatter,
+                             sqrt_weight=sqrt_weight, trace_weight=trace_weight,
+                             max_scatter=max_scatter,
                              ground_truth_volumes=len(gt), unlabelled_light_fields=len(unl),
                              threads=threads, train_cpu_seconds=round(result.cpu_seconds))
 
@@ -184,6 +212,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weight of the light-field re-synthesis loss")
     parser.add_argument("--sqrt-weight", type=float, default=DEFAULTS["sqrt_weight"],
                         help="weight of the squared error of square roots (dim neurons)")
+    parser.add_argument("--trace-weight", type=float, default=DEFAULTS["trace_weight"],
+                        help="weight of the squared error of the neurons' traces "
+                             "(footprint-weighted means) of the ground truths")
     parser.add_argument("--max-scatter", type=float, default=DEFAULTS["max_scatter"],
                         help="largest scattering blur (sensor pixels) of the ground truths' "
                              "light fields, drawn for half of them")
@@ -193,6 +224,7 @@ def main(args: argparse.Namespace) -> Path:
     """Run :func:`train` with parsed command-line options."""
     return train(steps=args.steps, out=args.out, threads=args.threads, seed=args.seed,
                  batch_size=args.batch_size, lr=args.lr, lf_weight=args.lf_weight,
-                 sqrt_weight=args.sqrt_weight, max_scatter=args.max_scatter,
+                 sqrt_weight=args.sqrt_weight, trace_weight=args.trace_weight,
+                 max_scatter=args.max_scatter,
                  checkpoint_dir=args.checkpoint_dir, resume=args.resume,
                  log_every=args.log_every)

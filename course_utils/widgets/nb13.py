@@ -169,7 +169,8 @@ class LfmDemo(Demo):
             messages.append("At 20 photons per unit, many RL iterations fit the Poisson "
                             "noise: the volume fills with speckles.")
         if state["layers"] == 0:
-            messages.append("Layer 0 is only the scaled, thresholded back-projection Hᵀy.")
+            messages.append("Layer 0 is only the scaled, thresholded regularised inverse "
+                            "(HᵀH + λI)⁻¹Hᵀy, the network's one use of the physics.")
         if messages:
             numbers["message"] = " ".join(messages)
         return numbers
