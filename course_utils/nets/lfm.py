@@ -35,9 +35,16 @@ class TorchLightField(nn.Module):
                              persistent=False)
         self.register_buffer("GH", torch.from_numpy(op._GH.astype(np.complex64)),
                              persistent=False)
-        gram = np.matmul(op._GH, op._G)                 # HᵀH, one (D s², D s²) per frequency
-        self.register_buffer("GG", torch.from_numpy(gram.astype(np.complex64)),
-                             persistent=False)
+        self._op = op
+        self._gg = None      # HᵀH per frequency, built by the first call of ``gram``
+
+    @property
+    def GG(self):
+        """The Gram matrices HᵀH, one (D s², D s²) per frequency (complex64), built once."""
+        if self._gg is None:
+            gram = np.matmul(self._op._GH, self._op._G)
+            self._gg = torch.from_numpy(gram.astype(np.complex64)).to(self.G.device)
+        return self._gg
 
     def forward(self, x):
         B = x.shape[0]
