@@ -23,6 +23,8 @@ import numpy as np
 
 from course_utils import lfm
 
+from benchmarks.run import median_cpu
+
 __all__ = ["run", "SEEDS", "PHOTONS", "REPEATS", "FRAMES", "RECORDING_SEED",
            "RL_CONVERGED_TOL", "SCATTER", "scene"]
 
@@ -73,15 +75,6 @@ def _rl_converged(y, photons):
 _rl_converged.iterations = []
 
 
-def _timed(fn, repeats):
-    cpus, out = [], None
-    for _ in range(repeats):
-        start = time.process_time()
-        out = fn()
-        cpus.append(time.process_time() - start)
-    return out, float(np.median(cpus))
-
-
 def run(quick: bool = False) -> list[dict]:
     op = lfm.microscope()
     lfm.reconstruct(np.zeros(op.out_shape), "network")        # load the network once
@@ -99,7 +92,7 @@ def run(quick: bool = False) -> list[dict]:
             layout, x, y = scene(seed, ph)
             for name, fn in methods.items():
                 reps = 1 if name in ("RL to convergence", "FISTA, 100 iterations") else repeats
-                x_hat, cpu = _timed(lambda: fn(y, ph), reps)
+                x_hat, cpu = median_cpu(lambda: fn(y, ph), reps)
                 det = lfm.detection_scores(lfm.detect_neurons(x_hat, op), layout["centres"])
                 s = stats[name]
                 s["psnr"].append(lfm.volume_psnr(x, x_hat, 1.0))

@@ -20,11 +20,12 @@ and maximum spectra is a fixed cost, NNLS costs the same for every pixel).
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 
 from course_utils import xrf
+
+from benchmarks.run import median_cpu
 
 __all__ = ["run", "SIZE", "SEED", "REPEATS", "COUNTS", "LINE_SHARE", "TARGET_ELEMENTS",
            "SIZES", "line_targets"]
@@ -54,15 +55,6 @@ def line_targets(truth: dict, share: float = LINE_SHARE) -> list[dict]:
     return [g for g in groups if g["weight"] >= share * top]
 
 
-def _timed(fn, repeats):
-    cpus, out = [], None
-    for _ in range(repeats):
-        start = time.process_time()
-        out = fn()
-        cpus.append(time.process_time() - start)
-    return out, float(np.median(cpus))
-
-
 def run(quick: bool = False) -> list[dict]:
     """Five tables: methods × elements at the default counts, the same with the palette
     unknown (candidate elements), FRI line finding, the dwell-time sweep and the cost against
@@ -75,7 +67,7 @@ def run(quick: bool = False) -> list[dict]:
                                            seed=SEED)
     results = {}
     for method in xrf.METHODS:
-        (maps, info), cpu = _timed(lambda m=method: xrf.element_maps(
+        (maps, info), cpu = median_cpu(lambda m=method: xrf.element_maps(
             cube, energies, elements, m, return_info=True), repeats)
         results[method] = (xrf.map_quality(maps, truth), cpu, info)
     rows = []
@@ -161,7 +153,7 @@ def run(quick: bool = False) -> list[dict]:
     absent = [el for el in cand if el not in truth]
     rows1b, cand_cpu, cand_q = [], {}, {}
     for method in ("nnls", "deconvolution"):
-        (maps, info), cand_cpu[method] = _timed(lambda m=method: xrf.element_maps(
+        (maps, info), cand_cpu[method] = median_cpu(lambda m=method: xrf.element_maps(
             cube, energies, cand, m, return_info=True), repeats)
         cand_q[method] = xrf.map_quality(maps, truth)
         kept = sorted(info["found"]) if "found" in info else "all"
@@ -194,8 +186,9 @@ def run(quick: bool = False) -> list[dict]:
         for els in (tuple(p["maps"]), cand):
             cpu, qual = {}, {}
             for method in ("nnls", "deconvolution"):
-                maps, cpu[method] = _timed(lambda m=method, c=cube_s, el_=els: xrf.element_maps(
-                    c, energies, el_, m), 1 if size > SIZE else repeats)
+                maps, cpu[method] = median_cpu(
+                    lambda m=method, c=cube_s, el_=els: xrf.element_maps(c, energies, el_, m),
+                    1 if size > SIZE else repeats)
                 qual[method] = xrf.map_quality(maps, p["maps"])
             worst = max(qual["nnls"][el]["correlation"] - qual["deconvolution"][el]["correlation"]
                         for el in p["maps"])

@@ -14,13 +14,14 @@ import importlib
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 import traceback
 from pathlib import Path
 
 __all__ = ["BENCH_DIR", "RESULTS_DIR", "discover", "validate_table", "to_markdown",
-           "machine_info", "run_benchmarks", "main"]
+           "machine_info", "median_cpu", "run_benchmarks", "main"]
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -50,6 +51,17 @@ def validate_table(table, where: str = "table") -> dict:
         if not isinstance(row, (list, tuple)) or len(row) != len(columns):
             raise ValueError(f"{where}: row {index} must have {len(columns)} cells, got {row!r}")
     return table
+
+
+def median_cpu(fn, repeats: int):
+    """Call ``fn()`` ``repeats`` times; return its last result and the median CPU seconds
+    of a call (``time.process_time``)."""
+    cpus, out = [], None
+    for _ in range(repeats):
+        start = time.process_time()
+        out = fn()
+        cpus.append(time.process_time() - start)
+    return out, float(statistics.median(cpus))
 
 
 def _cell(value) -> str:

@@ -537,18 +537,10 @@ def _check_inputs(mixture, visible):
     x = as_array(mixture, "mixture", allow_complex=False, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"mixture must be a 2-D X-ray image (M, N), got shape {x.shape}")
-    r = as_array(visible, "visible", allow_complex=False, dtype=np.float64)
-    if r.ndim != 3 or r.shape[-1] != 3:
-        raise ValueError(f"visible must be an RGB image of shape (M, N, 3), got shape "
-                         f"{r.shape}")
+    r = _rgb(visible, "visible")
     if r.shape[:2] != x.shape:
         raise ValueError(f"mixture and visible must have the same size, got {x.shape} and "
                          f"{r.shape[:2]}")
-    if x.shape[0] < 8 or x.shape[1] < 8:
-        raise ValueError(f"mixture must be at least 8×8 pixels, got {x.shape}")
-    if r.min() < 0 or r.max() > 1:
-        raise ValueError(f"visible must have values in [0, 1], got [{r.min():.3g}, "
-                         f"{r.max():.3g}]")
     return x, r
 
 
